@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* poold.conf: [Host], [Reserve NAME] and [Pool NAME] sections, read with
+ * inih from a main file and its NAME.d/*.conf drop-ins. Parsing and
+ * validation are pure apart from reading the files; the result is a Config
+ * that the budget turns into numbers. A failed load returns no Config: the
+ * caller keeps the one it had. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "nodeset.h"
+#include "size.h"
+
+/* Names become unit and cgroup names: [a-z][a-z0-9_]{0,31}. */
+#define POOL_NAME_MAX 32
+
+typedef enum PoolKind {
+        POOL_KIND_CACHE,   /* may be shrunk to Min */
+        POOL_KIND_WORKING, /* shrunk only after every cache pool is at Min */
+        POOL_KIND_FIXED,   /* never shrunk; counted like a reserve */
+        _POOL_KIND_MAX,
+} PoolKind;
+
+typedef enum NumaMode {
+        NUMA_LOCAL, /* the kernel's default: no policy */
+        NUMA_BIND,
+        NUMA_INTERLEAVE,
+        NUMA_PREFERRED,
+        _NUMA_MODE_MAX,
+} NumaMode;
+
+typedef enum CgroupDriverKind {
+        CGROUP_DRIVER_AUTO,
+        CGROUP_DRIVER_SYSTEMD,
+        CGROUP_DRIVER_CGROUPFS,
+        _CGROUP_DRIVER_MAX,
+} CgroupDriverKind;
+
+typedef struct ConfLoc {
+        const char *file; /* points into Config.files */
+        unsigned line;
+} ConfLoc;
+
+typedef struct NumaPolicy {
+        NumaMode mode;
+        NodeSet nodes; /* BIND, INTERLEAVE: the list; PREFERRED: one node */
+} NumaPolicy;
+
+typedef struct HostConf {
+        uint64_t total;         /* Total=; 0 means auto (MemTotal) */
+        SizeSpec slack;         /* Slack=; default 10% */
+        CgroupDriverKind driver;
+        char *cgroup_root;      /* CgroupRoot= for the cgroupfs driver; NULL = detect */
+} HostConf;
+
+typedef struct ReserveConf {
+        char name[POOL_NAME_MAX + 1];
+        SizeSpec size; /* Size=, required */
+        char *unit;    /* Unit=: a systemd unit whose cgroup is measured */
+        char *cgroup;  /* Cgroup=: a cgroup path (relative to the hierarchy root) */
+        bool protect;  /* Protect=yes: MemoryMin/memory.min = Size */
+        ConfLoc loc;   /* the section header */
+} ReserveConf;
+
+typedef struct PoolConf {
+        char name[POOL_NAME_MAX + 1];
+        SizeSpec min;      /* Min=; default 0 */
+        SizeSpec max;      /* Max=; default infinity (the pool may use all of poolable) */
+        uint32_t weight;   /* Weight=; 1..10000, default 100 (as systemd's weights) */
+        int32_t priority;  /* Priority=; -1000..1000, default 0; lower is shrunk first */
+        PoolKind kind;     /* Kind=; default cache */
+        NumaPolicy numa;   /* NUMA=; default local */
+        ConfLoc loc;       /* the section header */
+} PoolConf;
+
+typedef struct Config {
+        HostConf host;
+        ReserveConf *reserves;
+        size_t n_reserves;
+        PoolConf *pools;
+        size_t n_pools;
+        char **files; /* every file read, in order; ConfLoc.file points here */
+        size_t n_files;
+} Config;
+
+/* A Config with every default and no reserves or pools. Returns 0 or -ENOMEM. */
+int config_new(Config **ret);
+Config *config_free(Config *c);
+static inline void config_freep(Config **c) {
+        if (*c)
+                config_free(*c);
+}
+
+/* Errors go to DIAG, each one "FILE:LINE: [Section] Key=: what is wrong"
+ * (or "FILE: ..." where no line applies). */
+
+/* Reads PATH, then PATH.d/ *.conf in lexical order (later keys override
+ * earlier ones), validates, and returns the Config. A missing PATH is an
+ * error; a missing PATH.d is not. N_NODES is the number of NUMA nodes the
+ * NUMA= lists are checked against (0: do not check).
+ * Returns 0, -EINVAL (errors in DIAG, no Config), -ENOENT, -ENOMEM. */
+int config_load(const char *path, unsigned n_nodes, Config **ret, Diag *diag);
+
+/* Parses one file's text into C (as one more drop-in). NAME is used in
+ * messages. Returns 0 or -EINVAL with the errors in DIAG; C is then
+ * unspecified and must be freed. */
+int config_parse_stream(Config *c, FILE *f, const char *name, Diag *diag);
+
+/* Checks what single keys cannot: required keys, Min <= Max where both are
+ * of one kind, NUMA nodes < N_NODES (0: skip), fixed pools. Returns 0 or -EINVAL. */
+int config_validate(const Config *c, unsigned n_nodes, Diag *diag);
+
+/* Prints C in normalized form (every key, defaults spelled out) as a valid
+ * poold.conf. */
+void config_dump(const Config *c, FILE *out);
+
+const char *pool_kind_to_string(PoolKind k);
+int pool_kind_from_string(const char *s); /* returns the kind or -EINVAL */
+const char *cgroup_driver_to_string(CgroupDriverKind k);
+int cgroup_driver_from_string(const char *s);
+
+/* Returns true for [a-z][a-z0-9_]{0,31}. */
+bool pool_name_is_valid(const char *s);
+
+/* Parses "local", "bind:0-1", "interleave:0,2", "preferred:1". Returns 0 or -EINVAL/-ERANGE. */
+int numa_policy_parse(const char *s, NumaPolicy *ret);
+/* Writes the form numa_policy_parse() reads. Returns BUF. */
+char *numa_policy_format(const NumaPolicy *p, char buf[static NODESET_FMT_MAX + 16]);

@@ -1,0 +1,1 @@
+# tests/vm/vm.mk: included by the top-level Makefile.am (paths relative to the top).
