@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* poolctl: one verb per file (client/poolctl-<verb>.c). A verb is a function
+ * that gets its own argv (argv[0] is "poolctl VERB", so getopt's messages
+ * name the verb) and returns the exit status. To add one: write the file,
+ * declare its function below, add a line to the verbs[] table in poolctl.c,
+ * and the file to poolctl_SOURCES in client/poolctl.mk. */
+
+#include "checkcmd.h" /* exit statuses */
+#include "macro.h"
+
+typedef struct Verb {
+        const char *name;
+        const char *args; /* synopsis after the verb, for --help */
+        const char *help; /* one line, for --help */
+        int (*run)(int argc, char *argv[]);
+} Verb;
+
+/* Prints "poolctl VERB: MESSAGE" and a hint to --help on stderr.
+ * Returns EXIT_USAGE. */
+int poolctl_usage_error(const char *verb, const char *format, ...) _printf_(2, 3);
+
+/* client/poolctl-check.c. Return exit statuses. */
+int poolctl_check(int argc, char *argv[]);
+int poolctl_plan(int argc, char *argv[]);

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "checkcmd.h"
+#include "log.h"
+
+/* Everything the command line sets; main() acts on it after parsing, so a
+ * new option is one field, one getopt case and one line of --help. */
+typedef struct Args {
+        const char *config_path; /* NULL: POOLD_CONFIG_PATH */
+        bool check_config;
+        bool json;
+} Args;
+
+static void help(FILE *out) {
+        fprintf(out,
+                "Usage: poold [OPTIONS]\n"
+                "\n"
+                "Host-RAM pool manager.\n"
+                "\n"
+                "  -c, --config FILE   configuration file (default: %s)\n"
+                "      --check-config  check the configuration, print it normalized with its\n"
+                "                      budget and exit: 0 valid, 1 invalid, 2 usage\n"
+                "      --json          with --check-config: one JSON document\n"
+                "  -h, --help          show this help\n"
+                "      --version       show the version\n"
+                "\n"
+                "See poold(8).\n",
+                POOLD_CONFIG_PATH);
+}
+
+/* Returns 1 to go on, 0 to exit successfully (--help, --version), or
+ * -EINVAL after printing what is wrong with the command line. */
+static int parse_argv(int argc, char *argv[], Args *args) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_CHECK_CONFIG,
+                ARG_JSON,
+        };
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        args->config_path = optarg;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        args->check_config = true;
+                        break;
+                case ARG_JSON:
+                        args->json = true;
+                        break;
+                case 'h':
+                        help(stdout);
+                        return 0;
+                case ARG_VERSION:
+                        printf("poold %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        /* getopt has printed what is wrong. */
+                        return -EINVAL;
+                }
+
+        if (optind < argc) {
+                fprintf(stderr, "poold: unexpected argument '%s'\n", argv[optind]);
+                return -EINVAL;
+        }
+        if (args->json && !args->check_config) {
+                fprintf(stderr, "poold: --json needs --check-config\n");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        Args args = {};
+
+        log_set_ident("poold");
+
+        int r = parse_argv(argc, argv, &args);
+        if (r <= 0) {
+                if (r < 0)
+                        fprintf(stderr, "Try 'poold --help'.\n");
+                return r < 0 ? EXIT_USAGE : 0;
+        }
+
+        if (args.check_config) {
+                CheckOptions o = {
+                        .config_path = args.config_path,
+                        .json = args.json,
+                };
+                return checkcmd_run(&o, stdout, stderr);
+        }
+
+        log_error("running as a daemon is not implemented yet; only --check-config works");
+        return EXIT_FAILURE;
+}
