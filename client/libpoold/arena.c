@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <linux/mempolicy.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "arena.h"
+
+#define ARENA_RW (PROT_READ | PROT_WRITE)
+#define ARENA_MAP_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+
+static ArenaHooks *arena_hooks_of(extent_hooks_t *hooks) {
+        return (ArenaHooks *) ((char *) hooks - offsetof(ArenaHooks, hooks));
+}
+
+/* mbind through the raw syscall: libnuma's wrapper is the same syscall, but
+ * its other calls allocate, and hooks must not. */
+static int arena_mbind(const ArenaHooks *h, void *addr, size_t size) {
+        if (h->mpol < 0)
+                return 0;
+        /* The kernel reads maxnode - 1 bits (libnuma passes size + 1 too). */
+        if (syscall(SYS_mbind, addr, size, (unsigned long) h->mpol, h->nodemask,
+                    (unsigned long) BUDGET_NUMA_NODES_MAX + 1, 0UL) < 0)
+                return -errno;
+        return 0;
+}
+
+static int arena_charge(ArenaHooks *h, size_t n) {
+        int r = budget_charge(h->bp, h->slot, n);
+        if (r < 0) {
+                atomic_fetch_add_explicit(&h->commit_failures, 1, memory_order_relaxed);
+                atomic_store_explicit(&h->over_max, 1, memory_order_relaxed);
+                return r;
+        }
+
+        atomic_fetch_add_explicit(&h->committed, n, memory_order_relaxed);
+        if (r > 0 && atomic_exchange(&h->over_target, 1) == 0 && h->event_fd >= 0) {
+                /* write(2) on an eventfd neither allocates nor blocks (the
+                 * counter cannot overflow from one write per transition). */
+                uint64_t one = 1;
+                ssize_t w = write(h->event_fd, &one, sizeof one);
+                (void) w;
+        }
+        return 0;
+}
+
+static void arena_uncharge(ArenaHooks *h, size_t n) {
+        atomic_fetch_sub_explicit(&h->committed, n, memory_order_relaxed);
+        budget_uncharge(h->bp, h->slot, n);
+}
+
+/* Maps SIZE bytes aligned to ALIGNMENT, at NEW_ADDR if it is not NULL. */
+static void *arena_map(void *new_addr, size_t size, size_t alignment, int prot) {
+        size_t page = (size_t) sysconf(_SC_PAGESIZE);
+
+        if (new_addr) {
+                void *p = mmap(new_addr, size, prot, ARENA_MAP_FLAGS | MAP_FIXED_NOREPLACE, -1, 0);
+                if (p == MAP_FAILED)
+                        return NULL;
+                if (p != new_addr) { /* kernels before 4.17 take it as a hint */
+                        munmap(p, size);
+                        return NULL;
+                }
+                return p;
+        }
+
+        if (alignment <= page)
+                alignment = page;
+        if (size + alignment < size)
+                return NULL;
+
+        /* Over-map by the alignment and trim both ends. */
+        size_t len = size + alignment - page;
+        char *p = mmap(NULL, len, prot, ARENA_MAP_FLAGS, -1, 0);
+        if (p == MAP_FAILED)
+                return NULL;
+        uintptr_t a = ((uintptr_t) p + alignment - 1) & ~(uintptr_t) (alignment - 1);
+        size_t lead = a - (uintptr_t) p;
+        size_t trail = len - lead - size;
+        if (lead > 0)
+                munmap(p, lead);
+        if (trail > 0)
+                munmap((char *) a + size, trail);
+        return (void *) a;
+}
+
+static void *arena_hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size_t alignment, bool *zero,
+                              bool *commit, unsigned arena_ind) {
+        ArenaHooks *h = arena_hooks_of(hooks);
+        bool committed = *commit;
+
+        /* Charge before mapping, so a pool at Max never maps at all. */
+        if (committed && arena_charge(h, size) < 0)
+                return NULL;
+
+        void *p = arena_map(new_addr, size, alignment, committed ? ARENA_RW : PROT_NONE);
+        if (!p)
+                goto fail;
+
+        /* The policy belongs to the mapping, so it covers the pages faulted
+         * in later, after a commit: set it once here. */
+        if (arena_mbind(h, p, size) < 0) {
+                munmap(p, size);
+                goto fail;
+        }
+
+        *zero = true; /* fresh anonymous memory */
+        return p;
+
+fail:
+        if (committed)
+                arena_uncharge(h, size);
+        return NULL;
+}
+
+static bool arena_hook_dalloc(extent_hooks_t *hooks, void *addr, size_t size, bool committed,
+                              unsigned arena_ind) {
+        ArenaHooks *h = arena_hooks_of(hooks);
+
+        if (munmap(addr, size) < 0)
+                return true; /* opt out: jemalloc keeps the extent and decommits or purges it */
+        if (committed)
+                arena_uncharge(h, size);
+        return false;
+}
+
+static void arena_hook_destroy(extent_hooks_t *hooks, void *addr, size_t size, bool committed,
+                               unsigned arena_ind) {
+        ArenaHooks *h = arena_hooks_of(hooks);
+
+        munmap(addr, size);
+        if (committed)
+                arena_uncharge(h, size);
+}
+
+static bool arena_hook_commit(extent_hooks_t *hooks, void *addr, size_t size, size_t offset, size_t length,
+                              unsigned arena_ind) {
+        ArenaHooks *h = arena_hooks_of(hooks);
+
+        if (arena_charge(h, length) < 0)
+                return true;
+        if (mprotect((char *) addr + offset, length, ARENA_RW) < 0) {
+                arena_uncharge(h, length);
+                return true;
+        }
+        return false;
+}
+
+static bool arena_hook_decommit(extent_hooks_t *hooks, void *addr, size_t size, size_t offset, size_t length,
+                                unsigned arena_ind) {
+        ArenaHooks *h = arena_hooks_of(hooks);
+        char *p = (char *) addr + offset;
+
+        /* mprotect + MADV_DONTNEED rather than a fresh PROT_NONE mmap over
+         * the range: a new mapping would drop the mbind policy. Once the
+         * range is PROT_NONE, jemalloc commits it again before any use, so
+         * it counts as decommitted; MADV_DONTNEED on a private anonymous
+         * range we mapped fails only on bad arguments. */
+        if (mprotect(p, length, PROT_NONE) < 0)
+                return true;
+        (void) madvise(p, length, MADV_DONTNEED);
+        arena_uncharge(h, length);
+        return false;
+}
+
+static bool arena_hook_purge_lazy(extent_hooks_t *hooks, void *addr, size_t size, size_t offset,
+                                  size_t length, unsigned arena_ind) {
+        /* Still committed (charged): only the kernel may reclaim the pages. */
+        return madvise((char *) addr + offset, length, MADV_FREE) < 0;
+}
+
+static bool arena_hook_purge_forced(extent_hooks_t *hooks, void *addr, size_t size, size_t offset,
+                                    size_t length, unsigned arena_ind) {
+        /* Still committed (charged): the pages read back as zeros. */
+        return madvise((char *) addr + offset, length, MADV_DONTNEED) < 0;
+}
+
+static bool arena_hook_split(extent_hooks_t *hooks, void *addr, size_t size, size_t size_a, size_t size_b,
+                             bool committed, unsigned arena_ind) {
+        return false; /* every range is an mmap of its own to munmap */
+}
+
+static bool arena_hook_merge(extent_hooks_t *hooks, void *addr_a, size_t size_a, void *addr_b, size_t size_b,
+                             bool committed, unsigned arena_ind) {
+        return false; /* munmap works across adjacent mappings */
+}
+
+void arena_hooks_init(ArenaHooks *h, BudgetPool *bp, BudgetProc *slot, int mpol, const uint64_t *nodemask,
+                      int event_fd) {
+        memset(h, 0, sizeof *h);
+        h->hooks = (extent_hooks_t) {
+                .alloc = arena_hook_alloc,
+                .dalloc = arena_hook_dalloc,
+                .destroy = arena_hook_destroy,
+                .commit = arena_hook_commit,
+                .decommit = arena_hook_decommit,
+                .purge_lazy = arena_hook_purge_lazy,
+                .purge_forced = arena_hook_purge_forced,
+                .split = arena_hook_split,
+                .merge = arena_hook_merge,
+        };
+        h->bp = bp;
+        h->slot = slot;
+        h->mpol = mpol;
+        _Static_assert(sizeof h->nodemask == BUDGET_NUMA_NODES_MAX / 8, "nodemask size");
+        if (nodemask)
+                memcpy(h->nodemask, nodemask, sizeof h->nodemask);
+        h->event_fd = event_fd;
+}
+
+int arena_hooks_check_numa(const ArenaHooks *h) {
+        if (h->mpol < 0)
+                return 0;
+
+        size_t page = (size_t) sysconf(_SC_PAGESIZE);
+        void *p = mmap(NULL, page, PROT_NONE, ARENA_MAP_FLAGS, -1, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        int r = arena_mbind(h, p, page);
+        munmap(p, page);
+        return r;
+}
+
+/* The adapter: mallctl() returns a positive errno. */
+static int arena_ctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) {
+        int r = mallctl(name, oldp, oldlenp, newp, newlen);
+        return r > 0 ? -r : r;
+}
+
+int arena_create(ArenaHooks *h, unsigned *ret_index) {
+        extent_hooks_t *hooks = &h->hooks;
+        unsigned index;
+        size_t sz = sizeof index;
+
+        int r = arena_ctl("arenas.create", &index, &sz, &hooks, sizeof hooks);
+        if (r < 0)
+                return r;
+        *ret_index = index;
+        return 0;
+}
+
+/* Runs "arena.<INDEX>.<WHAT>". */
+static int arena_ctl_void(unsigned index, const char *what) {
+        char name[64];
+        snprintf(name, sizeof name, "arena.%u.%s", index, what);
+        return arena_ctl(name, NULL, NULL, NULL, 0);
+}
+
+int arena_destroy(unsigned index) {
+        return arena_ctl_void(index, "destroy");
+}
+
+int arena_purge(unsigned index) {
+        return arena_ctl_void(index, "purge");
+}
+
+int arena_tcache_create(unsigned *ret_id) {
+        unsigned id;
+        size_t sz = sizeof id;
+        int r = arena_ctl("tcache.create", &id, &sz, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_id = id;
+        return 0;
+}
+
+int arena_tcache_flush(unsigned id) {
+        return arena_ctl("tcache.flush", NULL, NULL, &id, sizeof id);
+}
+
+int arena_tcache_destroy(unsigned id) {
+        return arena_ctl("tcache.destroy", NULL, NULL, &id, sizeof id);
+}
+
+int arena_lookup(const void *ptr, unsigned *ret_index) {
+        unsigned index;
+        size_t sz = sizeof index;
+        int r = arena_ctl("arenas.lookup", &index, &sz, &ptr, sizeof ptr);
+        if (r < 0)
+                return r;
+        *ret_index = index;
+        return 0;
+}
+
+/* Reads the size_t "stats.arenas.<INDEX>.<WHAT>". */
+static int arena_read_size(unsigned index, const char *what, uint64_t *ret) {
+        char name[96];
+        size_t v, sz = sizeof v;
+        snprintf(name, sizeof name, "stats.arenas.%u.%s", index, what);
+        int r = arena_ctl(name, &v, &sz, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+int arena_get_stats(unsigned index, ArenaStats *ret) {
+        uint64_t epoch = 1;
+        size_t sz = sizeof epoch;
+        int r = arena_ctl("epoch", &epoch, &sz, &epoch, sizeof epoch);
+        if (r < 0)
+                return r;
+
+        ArenaStats s = {};
+        uint64_t small, large, pactive;
+        if ((r = arena_read_size(index, "small.allocated", &small)) < 0 ||
+            (r = arena_read_size(index, "large.allocated", &large)) < 0 ||
+            (r = arena_read_size(index, "pactive", &pactive)) < 0 ||
+            (r = arena_read_size(index, "resident", &s.resident)) < 0 ||
+            (r = arena_read_size(index, "mapped", &s.mapped)) < 0 ||
+            (r = arena_read_size(index, "retained", &s.retained)) < 0)
+                return r;
+        s.allocated = small + large;
+        s.active = pactive * (uint64_t) sysconf(_SC_PAGESIZE);
+        *ret = s;
+        return 0;
+}

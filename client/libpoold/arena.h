@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* One jemalloc arena per pool, with extent hooks that map the arena's memory
+ * themselves, place it on the pool's NUMA nodes (raw mbind) and charge the
+ * pool's budget page for every committed byte. Also the one adapter between
+ * jemalloc's mallctl() (positive error numbers) and our negative errno.
+ *
+ * What jemalloc 5.3 does with these hooks (measured, see check_arena.c):
+ * - it grows the arena by asking alloc for geometrically growing chunks with
+ *   *commit=false (opt.retain is on); the hooks map them PROT_NONE and charge
+ *   nothing; jemalloc commits only the part it uses (commit hook: charge,
+ *   then make it read-write). The arena's metadata (base) is asked for with
+ *   *commit=true and is charged at once, about 2 MiB per arena.
+ * - when an unused (dirty) extent is purged, by decay or arena.<i>.purge,
+ *   jemalloc calls dalloc first; ours unmaps and uncharges it and reports
+ *   success, so jemalloc never calls decommit or purge for it (it only calls
+ *   them when dalloc opts out). The munmap is what returns the pages to the
+ *   kernel. decommit and the purges are still implemented correctly for the
+ *   paths that use them (base metadata at arena destruction if dalloc
+ *   failed).
+ * The hooks never allocate, never take locks and never use stdio: they run
+ * inside jemalloc with its locks held. */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jemalloc/jemalloc.h>
+
+#include "budget-page.h"
+
+#define ARENA_NODEMASK_WORDS (BUDGET_NUMA_NODES_MAX / 64)
+
+typedef struct ArenaHooks {
+        /* First: jemalloc passes &hooks to every hook, which finds the rest
+         * of this struct from it. jemalloc keeps the pointer for the arena's
+         * whole life: this struct must outlive the arena. */
+        extent_hooks_t hooks;
+
+        BudgetPool *bp;
+        BudgetProc *slot;   /* this process's slot; may be NULL */
+
+        int mpol;           /* MPOL_* for mbind, or -1 for no policy */
+        unsigned long nodemask[ARENA_NODEMASK_WORDS];
+
+        /* Set by a commit that left the pool over its target; cleared by
+         * whoever runs the shrink. On its 0 -> 1 change the hook writes 1 to
+         * event_fd (if >= 0), so a poll() or the shrink thread wakes up. */
+        _Atomic int over_target;
+        int event_fd;
+
+        /* Set by a commit refused over max: the allocation that failed may
+         * succeed after a purge, which the allocating thread does (a hook
+         * cannot: jemalloc's locks are held). */
+        _Atomic int over_max;
+
+        _Atomic uint64_t committed;        /* what this arena has charged now */
+        _Atomic uint64_t commit_failures;
+} ArenaHooks;
+
+typedef struct ArenaStats {
+        uint64_t allocated; /* small + large allocated */
+        uint64_t active;    /* pactive * page size */
+        uint64_t resident;
+        uint64_t mapped;
+        uint64_t retained;
+} ArenaStats;
+
+/* Fills H's hook table and state. MPOL is -1 or an MPOL_* mode with
+ * NODEMASK (ARENA_NODEMASK_WORDS words). EVENT_FD may be -1. */
+void arena_hooks_init(ArenaHooks *h, BudgetPool *bp, BudgetProc *slot, int mpol, const uint64_t *nodemask,
+                      int event_fd);
+
+/* Checks that the kernel accepts H's NUMA policy, on a scratch mapping.
+ * Returns 0 or -EINVAL (nodes that do not exist), or another mbind errno. */
+int arena_hooks_check_numa(const ArenaHooks *h);
+
+/* Creates an arena using H (which must outlive it). Returns 0 or -errno
+ * (-ENOMEM also when the budget cannot hold the arena's metadata). */
+int arena_create(ArenaHooks *h, unsigned *ret_index);
+/* Destroys arena INDEX and everything allocated from it. Returns 0 or -errno. */
+int arena_destroy(unsigned index);
+/* Returns the arena's unused dirty and muzzy pages to the kernel. Returns 0 or -errno. */
+int arena_purge(unsigned index);
+
+/* Explicit tcaches (tcache.create/flush/destroy). Return 0 or -errno. */
+int arena_tcache_create(unsigned *ret_id);
+int arena_tcache_flush(unsigned id);
+int arena_tcache_destroy(unsigned id);
+
+/* Arena index that PTR was allocated from. Returns 0 or -errno. */
+int arena_lookup(const void *ptr, unsigned *ret_index);
+
+/* Refreshes jemalloc's statistics and reads arena INDEX's. Returns 0 or -errno. */
+int arena_get_stats(unsigned index, ArenaStats *ret);

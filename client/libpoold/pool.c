@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <linux/mempolicy.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pool-internal.h"
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define POOL_CONTROL_SOCKET RUNSTATEDIR "/poold/control.sock"
+
+#define _likely_(x) __builtin_expect(!!(x), 1)
+#define _unlikely_(x) __builtin_expect(!!(x), 0)
+
+/* Every thread that touches a pool has a PoolThread: for each pool slot, the
+ * explicit tcache it uses with that pool and the mallocx() flags naming
+ * both. An explicit tcache per arena per thread because with jemalloc's
+ * automatic tcache, MALLOCX_ARENA can hand out memory of another arena (the
+ * automatic tcache caches by size class, not by arena), and
+ * MALLOCX_TCACHE_NONE costs 3-4x per call (PITFALLS.md). */
+typedef struct ThreadSlot {
+        uint64_t epoch;   /* == Pool.epoch while FLAGS may be used as they are */
+        uint64_t pool_id; /* the Pool.id this slot was set up for */
+        int flags;        /* MALLOCX_ARENA | MALLOCX_TCACHE */
+        unsigned tcache;
+        bool has_tcache;
+} ThreadSlot;
+
+typedef struct PoolThread {
+        ThreadSlot slots[POOL_SLOTS_MAX];
+} PoolThread;
+
+/* initial-exec: one %fs-relative load on the allocation path instead of a
+ * __tls_get_addr() call; 8 bytes of static TLS. */
+static _Thread_local PoolThread *pool_thread_tls __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t pool_thread_once = PTHREAD_ONCE_INIT;
+static pthread_key_t pool_thread_key;
+static bool pool_thread_key_ok;
+
+/* Open pools by slot, and the tcache lists in them; taken when a thread
+ * first uses a pool, at thread exit and at open/close, never per call. */
+static pthread_mutex_t pool_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static Pool *pool_registry[POOL_SLOTS_MAX];
+
+/* Source of Pool.id and Pool.epoch values: never reused, so a stale slot
+ * of a closed pool never matches a new one. */
+static _Atomic uint64_t pool_counter;
+
+static uint64_t pool_counter_next(void) {
+        return atomic_fetch_add(&pool_counter, 1) + 1;
+}
+
+bool pool_name_valid(const char *s) {
+        if (!s || !(s[0] >= 'a' && s[0] <= 'z'))
+                return false;
+        size_t i;
+        for (i = 1; s[i]; i++) {
+                if (i >= POOL_NAME_MAX)
+                        return false;
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+                        return false;
+        }
+        return true;
+}
+
+/* Called with pool_registry_lock held. */
+static void pool_unregister_tcache_locked(Pool *p, unsigned tc) {
+        for (size_t i = 0; i < p->n_tcaches; i++)
+                if (p->tcaches[i] == tc) {
+                        p->tcaches[i] = p->tcaches[--p->n_tcaches];
+                        return;
+                }
+}
+
+/* Thread exit: destroy this thread's tcaches of pools still open (those of
+ * closed pools were destroyed by pool_close()). */
+static void pool_thread_exit(void *v) {
+        PoolThread *t = v;
+
+        pthread_mutex_lock(&pool_registry_lock);
+        for (unsigned i = 0; i < POOL_SLOTS_MAX; i++) {
+                ThreadSlot *s = &t->slots[i];
+                Pool *p = pool_registry[i];
+                if (!s->has_tcache || !p || p->id != s->pool_id)
+                        continue;
+                pool_unregister_tcache_locked(p, s->tcache);
+                (void) arena_tcache_destroy(s->tcache);
+        }
+        pthread_mutex_unlock(&pool_registry_lock);
+
+        pool_thread_tls = NULL;
+        free(t);
+}
+
+static void pool_thread_key_init(void) {
+        pool_thread_key_ok = pthread_key_create(&pool_thread_key, pool_thread_exit) == 0;
+}
+
+static int pool_register_tcache(Pool *p, unsigned tc) {
+        int r = 0;
+
+        pthread_mutex_lock(&pool_registry_lock);
+        if (p->n_tcaches == p->n_tcaches_allocated) {
+                size_t n = MAX(p->n_tcaches_allocated * 2, (size_t) 8);
+                unsigned *a = realloc(p->tcaches, n * sizeof *a);
+                if (!a) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                p->tcaches = a;
+                p->n_tcaches_allocated = n;
+        }
+        p->tcaches[p->n_tcaches++] = tc;
+out:
+        pthread_mutex_unlock(&pool_registry_lock);
+        return r;
+}
+
+static int pool_thread_flags_slow(Pool *p) {
+        /* Correct but slow: used when no tcache can be had. */
+        int fallback = MALLOCX_ARENA(p->arena) | MALLOCX_TCACHE_NONE;
+
+        PoolThread *t = pool_thread_tls;
+        if (!t) {
+                if (pthread_once(&pool_thread_once, pool_thread_key_init) != 0 || !pool_thread_key_ok)
+                        return fallback;
+                t = calloc(1, sizeof *t);
+                if (!t)
+                        return fallback;
+                if (pthread_setspecific(pool_thread_key, t) != 0) {
+                        free(t);
+                        return fallback;
+                }
+                pool_thread_tls = t;
+        }
+
+        ThreadSlot *s = &t->slots[p->slot];
+        /* Read before flushing: a shrink that moves the epoch on after this
+         * load makes the next call flush again. */
+        uint64_t epoch = atomic_load(&p->epoch);
+
+        if (s->pool_id == p->id) {
+                /* Same pool, new epoch: a shrink asked for cached objects back. */
+                if (s->has_tcache)
+                        (void) arena_tcache_flush(s->tcache);
+                s->epoch = epoch;
+                return s->flags;
+        }
+
+        /* First use of this pool by this thread. A tcache left in the slot
+         * by a closed pool was destroyed by its pool_close(). */
+        *s = (ThreadSlot) { .pool_id = p->id, .flags = fallback };
+        unsigned tc;
+        if (arena_tcache_create(&tc) >= 0) {
+                if (pool_register_tcache(p, tc) >= 0) {
+                        s->tcache = tc;
+                        s->has_tcache = true;
+                        s->flags = MALLOCX_ARENA(p->arena) | MALLOCX_TCACHE(tc);
+                } else
+                        (void) arena_tcache_destroy(tc);
+        }
+        s->epoch = epoch;
+        return s->flags;
+}
+
+/* The allocation path: one TLS load, one compare with the pool's epoch. */
+static inline int pool_thread_flags(Pool *p) {
+        PoolThread *t = pool_thread_tls;
+        if (_likely_(t != NULL)) {
+                const ThreadSlot *s = &t->slots[p->slot];
+                if (_likely_(s->epoch == atomic_load_explicit(&p->epoch, memory_order_relaxed)))
+                        return s->flags;
+        }
+        return pool_thread_flags_slow(p);
+}
+
+void pool_flush_tcaches(Pool *p) {
+        PoolThread *t = pool_thread_tls;
+        if (t) {
+                ThreadSlot *s = &t->slots[p->slot];
+                if (s->pool_id == p->id && s->has_tcache)
+                        (void) arena_tcache_flush(s->tcache);
+        }
+        atomic_store(&p->epoch, pool_counter_next());
+}
+
+/* A commit refused at Max may fit once the arena's unused pages are given
+ * back; the hook could not purge (jemalloc's locks are held), so the
+ * failing call does, once. mallocx() sets no errno: we do. */
+static bool pool_retry_after_purge(Pool *p) {
+        if (!atomic_exchange(&p->hooks->over_max, 0))
+                return false;
+        pool_flush_tcaches(p);
+        return arena_purge(p->arena) >= 0;
+}
+
+void *pool_malloc(Pool *p, size_t n) {
+        int flags = pool_thread_flags(p);
+        void *r = mallocx(n ? n : 1, flags);
+        if (_likely_(r != NULL))
+                return r;
+
+        if (pool_retry_after_purge(p) && (r = mallocx(n ? n : 1, pool_thread_flags(p))))
+                return r;
+        errno = ENOMEM;
+        return NULL;
+}
+
+void *pool_calloc(Pool *p, size_t nmemb, size_t size) {
+        size_t n;
+        if (__builtin_mul_overflow(nmemb, size, &n)) {
+                errno = ENOMEM;
+                return NULL;
+        }
+
+        void *r = mallocx(n ? n : 1, pool_thread_flags(p) | MALLOCX_ZERO);
+        if (_likely_(r != NULL))
+                return r;
+
+        if (pool_retry_after_purge(p) && (r = mallocx(n ? n : 1, pool_thread_flags(p) | MALLOCX_ZERO)))
+                return r;
+        errno = ENOMEM;
+        return NULL;
+}
+
+void *pool_realloc(Pool *p, void *ptr, size_t n) {
+        if (!ptr)
+                return pool_malloc(p, n);
+        if (n == 0) {
+                pool_free(p, ptr);
+                return NULL;
+        }
+
+        void *r = rallocx(ptr, n, pool_thread_flags(p));
+        if (_likely_(r != NULL))
+                return r;
+
+        if (pool_retry_after_purge(p) && (r = rallocx(ptr, n, pool_thread_flags(p))))
+                return r;
+        errno = ENOMEM;
+        return NULL;
+}
+
+void pool_free(Pool *p, void *ptr) {
+        if (_likely_(ptr != NULL))
+                dallocx(ptr, pool_thread_flags(p));
+}
+
+size_t pool_usable_size(Pool *p, const void *ptr) {
+        return sallocx(ptr, 0);
+}
+
+const char *pool_name(const Pool *p) {
+        return p->name;
+}
+
+int pool_get_fd(Pool *p) {
+        return p->event_fd;
+}
+
+static int pool_mpol(BudgetNumaMode mode) {
+        switch (mode) {
+        case BUDGET_NUMA_LOCAL:
+                return -1;
+        case BUDGET_NUMA_BIND:
+                return MPOL_BIND;
+        case BUDGET_NUMA_INTERLEAVE:
+                return MPOL_INTERLEAVE;
+        case BUDGET_NUMA_PREFERRED:
+                return MPOL_PREFERRED;
+        }
+        return -2;
+}
+
+static void pool_release(Pool *p) {
+        if (p->has_thread)
+                shrink_thread_stop(p);
+
+        pthread_mutex_lock(&pool_registry_lock);
+        if (pool_registry[p->slot] == p)
+                pool_registry[p->slot] = NULL;
+        /* No other thread may use P now (contract), so flushing and
+         * destroying their tcaches cannot race with their use. Their
+         * PoolThread slots go stale: P's id is never reused. */
+        for (size_t i = 0; i < p->n_tcaches; i++)
+                (void) arena_tcache_destroy(p->tcaches[i]);
+        p->n_tcaches = 0;
+        pthread_mutex_unlock(&pool_registry_lock);
+
+        bool keep = false;
+        if (p->arena_created && arena_destroy(p->arena) < 0)
+                /* jemalloc still holds the hooks and may call them: they
+                 * and the page they charge must stay. Leaked on purpose. */
+                keep = true;
+
+        if (p->hooks)
+                p->hooks->event_fd = -1;
+        if (!keep) {
+                if (p->proc)
+                        (void) budget_proc_reap(p->bp, p->proc);
+                free(p->hooks);
+                if (p->page)
+                        budget_page_unmap(p->page);
+        }
+
+        if (p->event_fd >= 0)
+                close(p->event_fd);
+        shrink_done(p);
+        pthread_mutex_destroy(&p->shrink_lock);
+        free(p->tcaches);
+        free(p);
+}
+
+int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_page, Pool **ret) {
+        int r, idx = -EINVAL;
+        BudgetPool *bp;
+        int mpol;
+        Pool *p = NULL;
+
+        if (!pool_name_valid(name))
+                goto fail_early;
+        idx = budget_page_find(page, name);
+        if (idx < 0)
+                goto fail_early;
+        bp = budget_page_pool(page, (unsigned) idx);
+        mpol = pool_mpol((BudgetNumaMode) bp->numa_mode);
+        idx = -EPROTO;
+        if (mpol < -1)
+                goto fail_early;
+        idx = -ENOMEM;
+        p = calloc(1, sizeof *p);
+        if (!p)
+                goto fail_early;
+
+        strcpy(p->name, name);
+        if (own_page)
+                p->page = page;
+        p->flags = flags;
+        p->event_fd = -1;
+        p->bp = bp;
+        p->page_index = (unsigned) idx;
+        pthread_mutex_init(&p->shrink_lock, NULL);
+        /* From here on pool_release() undoes what was done. */
+
+        p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (p->event_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+
+        r = budget_proc_attach(page, (unsigned) idx, getpid(), &p->proc);
+        if (r < 0)
+                goto fail;
+
+        p->hooks = calloc(1, sizeof *p->hooks);
+        if (!p->hooks) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        arena_hooks_init(p->hooks, bp, p->proc, mpol, bp->numa_nodes, p->event_fd);
+        r = arena_hooks_check_numa(p->hooks);
+        if (r < 0) {
+                r = -EINVAL;
+                goto fail;
+        }
+
+        pthread_mutex_lock(&pool_registry_lock);
+        r = -EMFILE;
+        for (unsigned i = 0; i < POOL_SLOTS_MAX; i++)
+                if (!pool_registry[i]) {
+                        pool_registry[i] = p;
+                        p->slot = i;
+                        r = 0;
+                        break;
+                }
+        pthread_mutex_unlock(&pool_registry_lock);
+        if (r < 0)
+                goto fail;
+        p->id = pool_counter_next();
+        atomic_store(&p->epoch, pool_counter_next());
+
+        r = arena_create(p->hooks, &p->arena);
+        if (r < 0) {
+                /* The arena's metadata is the first commit: over Max here
+                 * means the budget cannot hold even an empty arena. */
+                if (atomic_load(&p->hooks->commit_failures) > 0)
+                        r = -ENOMEM;
+                goto fail;
+        }
+        p->arena_created = true;
+        p->seen_seq = atomic_load(&bp->target_seq);
+
+        if (flags & POOL_OPEN_SHRINK_THREAD) {
+                r = shrink_thread_start(p);
+                if (r < 0)
+                        goto fail;
+                p->has_thread = true;
+        }
+
+        *ret = p;
+        return 0;
+
+fail:
+        pool_release(p);
+        return r;
+
+fail_early:
+        if (own_page)
+                budget_page_unmap(page);
+        return idx;
+}
+
+/* poold hands out budget pages over its control socket; that exchange
+ * arrives together with the control socket's protocol. Until then this
+ * tells "poold is not running" (connect's errno: -ENOENT, -ECONNREFUSED)
+ * apart from "poold runs, but this libpoold cannot ask it yet" (-ENOTSUP). */
+static int pool_open_daemon(const PoolOpenOptions *opts) {
+        const char *path = opts->socket_path ? opts->socket_path : POOL_CONTROL_SOCKET;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -EINVAL;
+        strcpy(sa.sun_path, path);
+
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        int r = connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? -errno : 0;
+        close(fd);
+
+        if (r == 0 || r == -EPROTOTYPE) /* EPROTOTYPE: a listener of another socket type */
+                return -ENOTSUP;
+        return r;
+}
+
+int pool_open(const char *name, const PoolOpenOptions *opts, Pool **ret) {
+        static const PoolOpenOptions defaults = {};
+
+        if (!name || !ret || !pool_name_valid(name))
+                return -EINVAL;
+        if (!opts)
+                opts = &defaults;
+        if (opts->flags & ~(unsigned) (POOL_OPEN_STANDALONE | POOL_OPEN_SHRINK_THREAD))
+                return -EINVAL;
+
+        if (!(opts->flags & POOL_OPEN_STANDALONE))
+                return pool_open_daemon(opts);
+
+        uint64_t target = opts->target ? opts->target : opts->max;
+        if (opts->max == 0 || target > opts->max)
+                return -EINVAL;
+        if ((unsigned) opts->numa_mode > POOL_NUMA_PREFERRED)
+                return -EINVAL;
+        if (opts->numa_mode != POOL_NUMA_LOCAL) {
+                bool any = false;
+                for (size_t i = 0; i < ELEMENTSOF(opts->numa_nodes); i++)
+                        any = any || opts->numa_nodes[i] != 0;
+                if (!any)
+                        return -EINVAL;
+        }
+
+        /* Standalone: a page of our own with one pool and one slot, laid out
+         * as poold's, so everything after this is the same in both modes. */
+        BudgetPage *page;
+        int r = budget_page_create(1, 1, &page);
+        if (r < 0)
+                return r;
+        _Static_assert((int) POOL_NUMA_BIND == (int) BUDGET_NUMA_BIND &&
+                       (int) POOL_NUMA_INTERLEAVE == (int) BUDGET_NUMA_INTERLEAVE &&
+                       (int) POOL_NUMA_PREFERRED == (int) BUDGET_NUMA_PREFERRED,
+                       "PoolNumaMode and BudgetNumaMode agree");
+        r = budget_page_init_pool(page, 0, name, opts->max, target, (BudgetNumaMode) opts->numa_mode,
+                                  opts->numa_nodes);
+        if (r < 0) {
+                budget_page_unmap(page);
+                return r;
+        }
+        return pool_open_page(name, opts->flags, page, true, ret);
+}
+
+Pool *pool_close(Pool *p) {
+        if (p)
+                pool_release(p);
+        return NULL;
+}
+
+int pool_stats(Pool *p, PoolStats *ret) {
+        ArenaStats a;
+        int r = arena_get_stats(p->arena, &a);
+        if (r < 0)
+                return r;
+
+        *ret = (PoolStats) {
+                .allocated = a.allocated,
+                .active = a.active,
+                .resident = a.resident,
+                .mapped = a.mapped,
+                .retained = a.retained,
+                .charged = atomic_load(&p->bp->charged),
+                .charged_self = atomic_load(&p->hooks->committed),
+                .target = atomic_load(&p->bp->target),
+                .max = atomic_load(&p->bp->max),
+                .peak = atomic_load(&p->bp->peak),
+                .commit_failures = atomic_load(&p->hooks->commit_failures),
+                .n_shrinks = atomic_load(&p->n_shrinks),
+                .shrink_requested = atomic_load(&p->shrink_requested),
+                .shrink_reported = atomic_load(&p->shrink_reported),
+                .shrink_released = atomic_load(&p->shrink_released),
+                .last_shrink_ns = atomic_load(&p->last_shrink_ns),
+                .arena = p->arena,
+        };
+        return 0;
+}
