@@ -19,8 +19,8 @@ poolctl_LDADD = $(CORE_LIBS)
 
 dist_man_MANS += man/poolctl.8
 
-check_PROGRAMS += tests/check_meminfo tests/check_report
-TESTS += tests/check_meminfo tests/check_report tests/golden.sh
+check_PROGRAMS += tests/check_meminfo tests/check_report tests/check_checkcmd
+TESTS += tests/check_meminfo tests/check_report tests/check_checkcmd tests/golden.sh
 
 tests_check_meminfo_SOURCES = tests/check_meminfo.c
 tests_check_meminfo_CFLAGS = $(TEST_CFLAGS)
@@ -29,6 +29,10 @@ tests_check_meminfo_LDADD = $(TEST_LIBS)
 tests_check_report_SOURCES = tests/check_report.c
 tests_check_report_CFLAGS = $(TEST_CFLAGS) $(JSONC_CFLAGS)
 tests_check_report_LDADD = $(TEST_LIBS) $(JSONC_LIBS)
+
+tests_check_checkcmd_SOURCES = tests/check_checkcmd.c
+tests_check_checkcmd_CFLAGS = $(TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_check_checkcmd_LDADD = $(TEST_LIBS) $(JSONC_LIBS)
 
 # Golden files: tests/conf/NAME.conf -> `poolctl check` -> NAME.out (+ .err,
 # .json); compared byte for byte by tests/golden.sh. After a deliberate
@@ -44,6 +48,8 @@ EXTRA_DIST += \
 	tests/conf/numa-2node.conf tests/conf/numa-2node.out tests/conf/numa-2node.json \
 	tests/conf/numa-overbound.conf tests/conf/numa-overbound.out tests/conf/numa-overbound.err \
 	tests/conf/numa-overbound.json \
+	tests/conf/default-64g.out tests/conf/default-64g.json \
+	tests/fixtures/checkcmd/host.conf tests/fixtures/checkcmd/planned.conf \
 	tests/fixtures/proc-good/meminfo \
 	tests/fixtures/proc-minimal/meminfo \
 	tests/fixtures/proc-long-line/meminfo \

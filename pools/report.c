@@ -329,10 +329,20 @@ static void report_print_header(const Report *r, FILE *out) {
                 for (size_t i = 0; i < b->n_nodes; i++)
                         if (b->nodes[i].total > 0)
                                 with_memory++;
+                uint64_t node_sum = 0;
+                for (size_t i = 0; i < b->n_nodes; i++)
+                        node_sum += b->nodes[i].total;
                 fprintf(out, "NUMA nodes:    %zu with memory", with_memory);
                 if (with_memory != b->n_nodes)
                         fprintf(out, " (of %zu node ids)", b->n_nodes);
-                fprintf(out, ", from %s\n", nodes_source_to_string(r->nodes_source));
+                fprintf(out, ", from %s", nodes_source_to_string(r->nodes_source));
+                /* Seen in containers and VMs: the nodes' meminfo and MemTotal
+                 * disagree (5.1G of nodes under a 23.5G MemTotal). Node
+                 * shares are in proportion to the nodes' sizes, so say so. */
+                if (node_sum != b->total)
+                        fprintf(out, "; they hold %s, not the total %s", size_format_human(node_sum, exact),
+                                size_format_human(b->total, human));
+                fputc('\n', out);
         }
 }
 

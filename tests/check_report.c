@@ -312,6 +312,28 @@ START_TEST(test_table_odd) {
 }
 END_TEST
 
+START_TEST(test_table_nodes_not_total) {
+        Fixture f;
+        fixture_odd(&f);
+        Report r = { .config = &f.c, .budget = &f.b, .nodes_source = NODES_SOURCE_HOST };
+        int k;
+
+        /* Nodes summing to the total: nothing to say. */
+        Output o = render_table(&r, &k);
+        ck_assert_int_eq(k, 0);
+        ck_assert_ptr_null(strstr(o.text, "they hold"));
+        free(o.text);
+
+        /* A container's view: the nodes hold less than MemTotal. */
+        f.nodes[1].total = 0;
+        o = render_table(&r, &k);
+        ck_assert_int_eq(k, 0);
+        ck_assert_ptr_nonnull(strstr(o.text, "NUMA nodes:    1 with memory (of 2 node ids), from libnuma; they hold 476.8M, not the total 953.7M\n"));
+        ck_assert_ptr_nonnull(strstr(o.text, "(no memory)"));
+        free(o.text);
+}
+END_TEST
+
 START_TEST(test_table_shows_broken_invariant) {
         Fixture f;
         fixture_512g(&f);
@@ -546,6 +568,7 @@ static Suite *report_suite(void) {
         tcase_add_test(tc, test_percent_format);
         tcase_add_test(tc, test_table_512g);
         tcase_add_test(tc, test_table_odd);
+        tcase_add_test(tc, test_table_nodes_not_total);
         tcase_add_test(tc, test_table_shows_broken_invariant);
         tcase_add_test(tc, test_inconsistent);
         tcase_add_test(tc, test_bar);
