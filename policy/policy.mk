@@ -3,10 +3,15 @@
 # controller that turns signals into targets and actions.
 
 libpoolcore_la_SOURCES += \
-	policy/psi.c policy/psi.h
+	policy/psi.c policy/psi.h \
+	policy/controller.c policy/controller.h
 
-check_PROGRAMS += tests/check_psi tests/check_psi_trigger
-TESTS += tests/check_psi tests/check_psi_trigger
+check_PROGRAMS += tests/check_psi tests/check_psi_trigger tests/check_controller
+TESTS += tests/check_psi tests/check_psi_trigger tests/check_controller
+
+tests_check_controller_SOURCES = tests/check_controller.c
+tests_check_controller_CFLAGS = $(TEST_CFLAGS)
+tests_check_controller_LDADD = $(TEST_LIBS)
 
 tests_check_psi_SOURCES = tests/check_psi.c
 tests_check_psi_CFLAGS = $(TEST_CFLAGS)
@@ -15,6 +20,16 @@ tests_check_psi_LDADD = $(TEST_LIBS)
 tests_check_psi_trigger_SOURCES = tests/check_psi_trigger.c
 tests_check_psi_trigger_CFLAGS = $(TEST_CFLAGS)
 tests_check_psi_trigger_LDADD = $(TEST_LIBS)
+
+# Helpers for tests/vm/scenarios/psi-trigger.sh: built with the tree (not
+# installed) so the guest finds them in the build dir it shares.
+noinst_PROGRAMS += tests/psi-tool tests/psi-hog
+tests_psi_tool_SOURCES = tests/psi-tool.c
+tests_psi_tool_CFLAGS = $(AM_CFLAGS)
+tests_psi_tool_LDADD = $(CORE_LIBS)
+tests_psi_hog_SOURCES = tests/psi-hog.c
+
+EXTRA_DIST += tests/vm/scenarios/psi-trigger.sh
 
 # A directory in EXTRA_DIST is copied whole: every fixture file ships.
 EXTRA_DIST += tests/fixtures/policy
