@@ -13,7 +13,7 @@
 #include "diag.h"
 
 typedef struct HostFacts {
-        uint64_t total;            /* MemTotal, or Total= / --total for a plan */
+        uint64_t total;            /* MemTotal, or Total= / --total for a plan; 0: take Config's Total= */
         size_t n_nodes;            /* 0: unknown, per-node checks skipped */
         const uint64_t *node_total; /* n_nodes sizes; their sum need not be total */
 } HostFacts;
@@ -27,7 +27,7 @@ typedef struct PoolBudget {
 typedef struct NodeBudget {
         uint64_t total;     /* the node's RAM */
         uint64_t poolable;  /* its share of poolable, in proportion to its RAM */
-        uint64_t bound_min; /* Min of the pools bound to it (bind/preferred), as placed */
+        uint64_t bound_min; /* Min of the pools bound to it (NUMA=bind: only), as placed */
 } NodeBudget;
 
 typedef struct Budget {
@@ -51,7 +51,11 @@ typedef struct Budget {
  * slack over total; sum of Min and fixed pools over poolable; a resolved Min
  * over its Max; bound pools that cannot fit their nodes) adds messages that
  * print the failing arithmetic to DIAG and returns -EINVAL with RET left
- * empty. Returns 0, -EINVAL, -ENOMEM. */
+ * empty. Percentages are of total. Per-node checks run when H->n_nodes > 0:
+ * each node offers poolable in proportion to its RAM, and the Mins (and
+ * fixed sizes) of NUMA=bind: pools must fit their nodes (an exact max-flow
+ * check); preferred: and interleave: do not bind (the kernel falls back to
+ * other nodes). Returns 0, -EINVAL, -ENOMEM. */
 int budget_compute(const Config *c, const HostFacts *h, Budget *ret, Diag *diag);
 
 /* Frees what budget_compute() allocated; B may be reused afterwards. */

@@ -2,7 +2,7 @@
 #pragma once
 
 /* poold.conf: [Host], [Reserve NAME] and [Pool NAME] sections, read with
- * inih from a main file and its NAME.d/*.conf drop-ins. Parsing and
+ * inih from a main file and its NAME.d/ *.conf drop-ins. Parsing and
  * validation are pure apart from reading the files; the result is a Config
  * that the budget turns into numbers. A failed load returns no Config: the
  * caller keeps the one it had. */
@@ -17,6 +17,11 @@
 
 /* Names become unit and cgroup names: [a-z][a-z0-9_]{0,31}. */
 #define POOL_NAME_MAX 32
+
+/* Longest line (without its newline) a config file may have; a longer one is
+ * an error with its file:line, never cut (inih would cut it at 200 bytes and
+ * read the rest as a line of its own). */
+#define CONFIG_LINE_MAX 4096
 
 typedef enum PoolKind {
         POOL_KIND_CACHE,   /* may be shrunk to Min */
@@ -41,8 +46,8 @@ typedef enum CgroupDriverKind {
 } CgroupDriverKind;
 
 typedef struct ConfLoc {
-        const char *file; /* points into Config.files */
-        unsigned line;
+        const char *file; /* points into Config.files; NULL: not from a file */
+        unsigned line;    /* 0: the key was not given */
 } ConfLoc;
 
 typedef struct NumaPolicy {
@@ -54,7 +59,8 @@ typedef struct HostConf {
         uint64_t total;         /* Total=; 0 means auto (MemTotal) */
         SizeSpec slack;         /* Slack=; default 10% */
         CgroupDriverKind driver;
-        char *cgroup_root;      /* CgroupRoot= for the cgroupfs driver; NULL = detect */
+        char *cgroup_root;      /* CgroupRoot= for the cgroupfs driver; NULL = detect ("auto") */
+        ConfLoc total_loc, slack_loc; /* where each key was last set */
 } HostConf;
 
 typedef struct ReserveConf {
@@ -64,6 +70,7 @@ typedef struct ReserveConf {
         char *cgroup;  /* Cgroup=: a cgroup path (relative to the hierarchy root) */
         bool protect;  /* Protect=yes: MemoryMin/memory.min = Size */
         ConfLoc loc;   /* the section header */
+        ConfLoc size_loc, unit_loc, cgroup_loc, protect_loc; /* where each key was last set */
 } ReserveConf;
 
 typedef struct PoolConf {
@@ -75,6 +82,7 @@ typedef struct PoolConf {
         PoolKind kind;     /* Kind=; default cache */
         NumaPolicy numa;   /* NUMA=; default local */
         ConfLoc loc;       /* the section header */
+        ConfLoc min_loc, max_loc, kind_loc, numa_loc; /* where each key was last set */
 } PoolConf;
 
 typedef struct Config {
@@ -98,6 +106,11 @@ static inline void config_freep(Config **c) {
 /* Errors go to DIAG, each one "FILE:LINE: [Section] Key=: what is wrong"
  * (or "FILE: ..." where no line applies). */
 
+/* Adds one message in that form to DIAG (NULL: dropped). LOC, SECTION
+ * ("[Pool data]") and KEY ("Min") may each be NULL. Returns 0 or -ENOMEM. */
+int config_diag(Diag *diag, const ConfLoc *loc, const char *section, const char *key, const char *format, ...)
+        _printf_(5, 6);
+
 /* Reads PATH, then PATH.d/ *.conf in lexical order (later keys override
  * earlier ones), validates, and returns the Config. A missing PATH is an
  * error; a missing PATH.d is not. N_NODES is the number of NUMA nodes the
@@ -111,12 +124,22 @@ int config_load(const char *path, unsigned n_nodes, Config **ret, Diag *diag);
 int config_parse_stream(Config *c, FILE *f, const char *name, Diag *diag);
 
 /* Checks what single keys cannot: required keys, Min <= Max where both are
- * of one kind, NUMA nodes < N_NODES (0: skip), fixed pools. Returns 0 or -EINVAL. */
+ * of one kind, NUMA nodes < N_NODES (0: skip), fixed pools, Unit=/Cgroup=/
+ * Protect= together. Returns 0 or -EINVAL. */
 int config_validate(const Config *c, unsigned n_nodes, Diag *diag);
 
 /* Prints C in normalized form (every key, defaults spelled out) as a valid
- * poold.conf. */
+ * poold.conf that config_parse_stream() reads back to a config_equal() one. */
 void config_dump(const Config *c, FILE *out);
+
+/* A pool's effective Min and Max, defaults applied: Min 0, Max infinity; a
+ * fixed pool's one size (its Max, or its Min if only Min was given) for
+ * both. Use these, not PoolConf.min/max, to size a pool. */
+SizeSpec config_pool_min(const PoolConf *p);
+SizeSpec config_pool_max(const PoolConf *p);
+
+/* True if A and B mean the same (file names and line numbers aside). */
+bool config_equal(const Config *a, const Config *b);
 
 const char *pool_kind_to_string(PoolKind k);
 int pool_kind_from_string(const char *s); /* returns the kind or -EINVAL */
@@ -126,7 +149,8 @@ int cgroup_driver_from_string(const char *s);
 /* Returns true for [a-z][a-z0-9_]{0,31}. */
 bool pool_name_is_valid(const char *s);
 
-/* Parses "local", "bind:0-1", "interleave:0,2", "preferred:1". Returns 0 or -EINVAL/-ERANGE. */
+/* Parses "local", "bind:0-1", "interleave:0,2", "preferred:1" (one node).
+ * Returns 0 or -EINVAL/-ERANGE. */
 int numa_policy_parse(const char *s, NumaPolicy *ret);
 /* Writes the form numa_policy_parse() reads. Returns BUF. */
 char *numa_policy_format(const NumaPolicy *p, char buf[static NODESET_FMT_MAX + 16]);

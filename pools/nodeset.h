@@ -34,3 +34,7 @@ int nodeset_last(const NodeSet *s);
 
 /* Writes the canonical form ("0-3,7"). Returns BUF. */
 char *nodeset_format(const NodeSet *s, char buf[static NODESET_FMT_MAX]);
+
+/* The canonical form, never cut (for writing configs back). Returns 0 or
+ * -ENOMEM; *RET is to be freed. */
+int nodeset_to_string(const NodeSet *s, char **ret);

@@ -43,5 +43,8 @@ char *size_format_exact(uint64_t bytes, char buf[static SIZE_FMT_MAX]);
 /* Rounded human form with one decimal ("447.0G", "3.5M", "512B"). Returns BUF. */
 char *size_format_human(uint64_t bytes, char buf[static SIZE_FMT_MAX]);
 
+/* True if A and B are the same spec (kind and value). */
+bool size_spec_equal(const SizeSpec *a, const SizeSpec *b);
+
 /* The spec as written in a normalized config ("10%", "64G", "infinity", ""). Returns BUF. */
 char *size_spec_format(const SizeSpec *s, char buf[static SIZE_FMT_MAX]);
