@@ -285,13 +285,13 @@ static int report_table_rows(const Report *r, TableSection *reserves, TableSecti
         return 0;
 }
 
-/* The exact form, followed by the human one when the exact one is a plain
- * byte count that no unit divides ("87617332839 (81.6G)", but "447G"). */
+/* The exact form, followed by the human one unless the exact one is already
+ * as readable: "87617332839 (81.6G)", "16044353K (15.3G)", but "447G". */
 static char *format_exact_human(uint64_t bytes, char buf[static 2 * SIZE_FMT_MAX + 4]) {
         char exact[SIZE_FMT_MAX], human[SIZE_FMT_MAX];
         size_t n = strlen(size_format_exact(bytes, exact));
 
-        if (bytes >= 1024 && n > 0 && exact[n - 1] >= '0' && exact[n - 1] <= '9')
+        if (bytes >= 1024 && n > 0 && !strchr("GTPE", exact[n - 1]))
                 snprintf(buf, 2 * SIZE_FMT_MAX + 4, "%s (%s)", exact, size_format_human(bytes, human));
         else
                 snprintf(buf, 2 * SIZE_FMT_MAX + 4, "%s", exact);
