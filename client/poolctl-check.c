@@ -99,7 +99,7 @@ static int check_main(int argc, char *argv[], bool plan) {
                         return 0;
                 default:
                         /* getopt has said what is wrong. */
-                        return poolctl_usage_error(verb, "bad option");
+                        return poolctl_usage_error(verb, NULL);
                 }
 
         if (optind < argc)

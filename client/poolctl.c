@@ -19,11 +19,14 @@ static const Verb verbs[] = {
 int poolctl_usage_error(const char *verb, const char *format, ...) {
         va_list ap;
 
-        fprintf(stderr, "poolctl%s%s: ", verb ? " " : "", verb ? verb : "");
-        va_start(ap, format);
-        vfprintf(stderr, format, ap);
-        va_end(ap);
-        fprintf(stderr, "\nTry 'poolctl%s%s --help'.\n", verb ? " " : "", verb ? verb : "");
+        if (format) {
+                fprintf(stderr, "poolctl%s%s: ", verb ? " " : "", verb ? verb : "");
+                va_start(ap, format);
+                vfprintf(stderr, format, ap);
+                va_end(ap);
+                fputc('\n', stderr);
+        }
+        fprintf(stderr, "Try 'poolctl%s%s --help'.\n", verb ? " " : "", verb ? verb : "");
         return EXIT_USAGE;
 }
 
@@ -75,7 +78,7 @@ int main(int argc, char *argv[]) {
                         printf("poolctl %s\n", PACKAGE_VERSION);
                         return 0;
                 default:
-                        return poolctl_usage_error(NULL, "bad option");
+                        return poolctl_usage_error(NULL, NULL); /* getopt has said what */
                 }
 
         if (optind >= argc)

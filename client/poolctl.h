@@ -17,7 +17,8 @@ typedef struct Verb {
         int (*run)(int argc, char *argv[]);
 } Verb;
 
-/* Prints "poolctl VERB: MESSAGE" and a hint to --help on stderr.
+/* Prints "poolctl VERB: MESSAGE" and a hint to --help on stderr; with a
+ * NULL FORMAT only the hint (after getopt has said what is wrong).
  * Returns EXIT_USAGE. */
 int poolctl_usage_error(const char *verb, const char *format, ...) _printf_(2, 3);
 
