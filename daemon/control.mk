@@ -30,3 +30,5 @@ tests_test_ctl_client_standalone_SOURCES = \
 	client/ctl-client.c daemon/protocol.c
 tests_test_ctl_client_standalone_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_test_ctl_client_standalone_LDADD = $(JSONC_LIBS)
+
+EXTRA_DIST += docs/protocol.md
