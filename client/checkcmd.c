@@ -19,9 +19,9 @@ static int checkcmd_fail(const CheckOptions *o, Diag *d, FILE *out, FILE *err) {
                         (void) report_print_json(j, out);
                         json_object_put(j);
                 } else
-                        diag_print(d, err, "");
+                        diag_print(d, err, o->error_prefix);
         } else
-                diag_print(d, err, "");
+                diag_print(d, err, o->error_prefix);
         return EXIT_INVALID;
 }
 
@@ -101,7 +101,9 @@ int checkcmd_run(const CheckOptions *o, FILE *out, FILE *err) {
                 .nodes_source = h.n_nodes == 0 ? NODES_SOURCE_NONE :
                                 o->plan ? NODES_SOURCE_OPTION : NODES_SOURCE_HOST,
         };
-        if (o->json) {
+        if (o->quiet)
+                r = 0;
+        else if (o->json) {
                 json_object *j = NULL;
                 r = report_to_json(&rep, &j);
                 if (r >= 0) {
@@ -119,7 +121,7 @@ int checkcmd_run(const CheckOptions *o, FILE *out, FILE *err) {
                 (void) diag_add(&d, "cannot print the report: %s", strerror(-r));
                 /* Part of the report may already be out: say so on ERR
                  * only, never a second document on OUT. */
-                diag_print(&d, err, "");
+                diag_print(&d, err, o->error_prefix);
                 goto done;
         }
         ret = 0;

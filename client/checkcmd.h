@@ -23,6 +23,9 @@
 typedef struct CheckOptions {
         const char *config_path; /* NULL: POOLD_CONFIG_PATH */
         bool json;               /* JSON document instead of the table */
+        bool quiet;              /* nothing on OUT; errors still on ERR (not with JSON) */
+        const char *error_prefix; /* before each line on ERR: poold gives "<3>" for
+                                   * journald when stderr is not a terminal; NULL: none */
         bool plan;               /* plan another machine: total and nodes below */
         uint64_t plan_total;     /* plan: --total, overrides Total= */
         unsigned plan_nodes;     /* plan: --nodes N equal nodes; 0: unknown */
@@ -30,7 +33,7 @@ typedef struct CheckOptions {
 } CheckOptions;
 
 /* Checks the configuration and prints the normalized configuration and the
- * budget table (or the JSON document) to OUT. Errors go to ERR, one a line,
+ * budget table (or the JSON document; or nothing with QUIET) to OUT. Errors go to ERR, one a line,
  * "FILE:LINE: ..." as the config and budget report them; with JSON they go
  * to OUT as {"valid": false, "errors": [...]} instead.
  * Host figures: total from --total (plan), else [Host] Total=, else MemTotal

@@ -19,13 +19,13 @@ enum {
 static void check_help(FILE *out, bool plan) {
         if (plan)
                 fprintf(out,
-                        "Usage: poolctl plan --total SIZE [--nodes N] [--config FILE] [--json]\n"
+                        "Usage: poolctl plan --total SIZE [--nodes N] [--config FILE] [--json|--quiet]\n"
                         "\n"
                         "Print the budget of the configuration for a machine of SIZE RAM (K, M, G, T:\n"
                         "powers of 1024) with N NUMA nodes of equal size; --total overrides Total=.\n");
         else
                 fprintf(out,
-                        "Usage: poolctl check [--config FILE] [--json]\n"
+                        "Usage: poolctl check [--config FILE] [--json|--quiet]\n"
                         "\n"
                         "Check the configuration and print it normalized, with its budget for this\n"
                         "host (MemTotal and the NUMA nodes, or [Host] Total= if set).\n");
@@ -33,6 +33,7 @@ static void check_help(FILE *out, bool plan) {
                 "\n"
                 "  -c, --config FILE  configuration file (default: %s)\n"
                 "      --json         print one JSON document, every figure in bytes\n"
+                "  -q, --quiet        print nothing but errors; the exit status tells\n"
                 "%s"
                 "  -h, --help         show this help\n"
                 "\n"
@@ -62,6 +63,7 @@ static int check_main(int argc, char *argv[], bool plan) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "quiet", no_argument, NULL, 'q' },
                 { "total", required_argument, NULL, 't' },
                 { "nodes", required_argument, NULL, 'n' },
                 { "help", no_argument, NULL, 'h' },
@@ -72,13 +74,16 @@ static int check_main(int argc, char *argv[], bool plan) {
         bool have_total = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, plan ? "c:t:n:h" : "c:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, plan ? "c:qt:n:h" : "c:qh", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         o.config_path = optarg;
                         break;
                 case ARG_JSON:
                         o.json = true;
+                        break;
+                case 'q':
+                        o.quiet = true;
                         break;
                 case 't':
                 case 'n':
@@ -106,6 +111,8 @@ static int check_main(int argc, char *argv[], bool plan) {
                 return poolctl_usage_error(verb, "unexpected argument '%s'", argv[optind]);
         if (plan && !have_total)
                 return poolctl_usage_error(verb, "--total SIZE is required");
+        if (o.json && o.quiet)
+                return poolctl_usage_error(verb, "--json and --quiet exclude each other");
 
         return checkcmd_run(&o, stdout, stderr);
 }

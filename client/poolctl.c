@@ -10,9 +10,9 @@
 
 /* In the order --help lists them. */
 static const Verb verbs[] = {
-        { "check", "[--config FILE] [--json]",
+        { "check", "[--config FILE] [--json|--quiet]",
           "check the configuration and print its budget for this host", poolctl_check },
-        { "plan", "--total SIZE [--nodes N] [--config FILE] [--json]",
+        { "plan", "--total SIZE [--nodes N] [--config FILE] [--json|--quiet]",
           "print the budget for a machine of SIZE with N equal NUMA nodes", poolctl_plan },
 };
 

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "checkcmd.h"
 #include "log.h"
@@ -14,6 +15,7 @@ typedef struct Args {
         const char *config_path; /* NULL: POOLD_CONFIG_PATH */
         bool check_config;
         bool json;
+        bool quiet;
 } Args;
 
 static void help(FILE *out) {
@@ -26,6 +28,7 @@ static void help(FILE *out) {
                 "      --check-config  check the configuration, print it normalized with its\n"
                 "                      budget and exit: 0 valid, 1 invalid, 2 usage\n"
                 "      --json          with --check-config: one JSON document\n"
+                "  -q, --quiet         with --check-config: print errors only (for ExecStartPre=)\n"
                 "  -h, --help          show this help\n"
                 "      --version       show the version\n"
                 "\n"
@@ -45,13 +48,14 @@ static int parse_argv(int argc, char *argv[], Args *args) {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:qh", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         args->config_path = optarg;
@@ -61,6 +65,9 @@ static int parse_argv(int argc, char *argv[], Args *args) {
                         break;
                 case ARG_JSON:
                         args->json = true;
+                        break;
+                case 'q':
+                        args->quiet = true;
                         break;
                 case 'h':
                         help(stdout);
@@ -77,8 +84,12 @@ static int parse_argv(int argc, char *argv[], Args *args) {
                 fprintf(stderr, "poold: unexpected argument '%s'\n", argv[optind]);
                 return -EINVAL;
         }
-        if (args->json && !args->check_config) {
-                fprintf(stderr, "poold: --json needs --check-config\n");
+        if ((args->json || args->quiet) && !args->check_config) {
+                fprintf(stderr, "poold: --%s needs --check-config\n", args->json ? "json" : "quiet");
+                return -EINVAL;
+        }
+        if (args->json && args->quiet) {
+                fprintf(stderr, "poold: --json and --quiet exclude each other\n");
                 return -EINVAL;
         }
         return 1;
@@ -100,6 +111,10 @@ int main(int argc, char *argv[]) {
                 CheckOptions o = {
                         .config_path = args.config_path,
                         .json = args.json,
+                        .quiet = args.quiet,
+                        /* Errors at error level in the journal (ExecStartPre=),
+                         * as log.c marks its own lines. */
+                        .error_prefix = isatty(STDERR_FILENO) ? NULL : "<3>",
                 };
                 return checkcmd_run(&o, stdout, stderr);
         }

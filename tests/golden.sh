@@ -9,6 +9,7 @@
 #   tests/conf/NAME.out    standard output of the human form
 #   tests/conf/NAME.err    its standard error (absent: must be empty)
 #   tests/conf/NAME.json   standard output of --json (its standard error must be empty)
+# and checks that --quiet prints nothing but the same errors.
 # and the exit status against the one written in the case (not regenerated:
 # --update cannot bless a config that should be refused). Every check case
 # also runs `poold --check-config` with the same arguments, which must print
@@ -101,16 +102,35 @@ golden() {
                 fi
         fi
 
-        # poold --check-config: the same path, the same bytes.
+        # --quiet: nothing on stdout, the same errors and exit status.
+        "$POOLCTL" "$@" --quiet >"$tmp/q.out" 2>"$tmp/q.err"
+        rc=$?
+        [ "$rc" = "$want" ] || fail "$name: poolctl $* --quiet exited $rc, want $want"
+        [ -s "$tmp/q.out" ] && fail "$name: poolctl $* --quiet wrote to stdout"
+        same "$tmp/err" "$tmp/q.err" "$name: --quiet stderr"
+
+        # poold --check-config: the same path, the same bytes, except that
+        # poold marks its error lines "<3>" for journald (stderr is a file
+        # here, not a terminal).
         if [ "$1" = check ]; then
                 shift
                 "$POOLD" --check-config "$@" >"$tmp/d.out" 2>"$tmp/d.err"
                 rc=$?
                 [ "$rc" = "$want" ] || fail "$name: poold --check-config $* exited $rc, want $want"
                 same "$tmp/out" "$tmp/d.out" "$name: poold --check-config stdout"
-                same "$tmp/err" "$tmp/d.err" "$name: poold --check-config stderr"
+                if grep -v '^<3>' "$tmp/d.err" >/dev/null; then
+                        fail "$name: poold --check-config stderr has lines without <3>:"
+                        cat "$tmp/d.err"
+                fi
+                sed 's/^<3>//' "$tmp/d.err" >"$tmp/d.err.plain"
+                same "$tmp/err" "$tmp/d.err.plain" "$name: poold --check-config stderr"
                 "$POOLD" --check-config "$@" --json >"$tmp/d.json" 2>/dev/null
                 same "$tmp/json" "$tmp/d.json" "$name: poold --check-config --json stdout"
+                "$POOLD" --check-config --quiet "$@" >"$tmp/d.q.out" 2>"$tmp/d.q.err"
+                rc=$?
+                [ "$rc" = "$want" ] || fail "$name: poold --check-config --quiet $* exited $rc, want $want"
+                [ -s "$tmp/d.q.out" ] && fail "$name: poold --check-config --quiet wrote to stdout"
+                same "$tmp/d.err" "$tmp/d.q.err" "$name: poold --check-config --quiet stderr"
         fi
 }
 
@@ -178,6 +198,9 @@ status 2 "$POOLCTL" plan --total 64G --nodes 0
 status 2 "$POOLCTL" plan --total 64G --nodes 2x
 status 2 "$POOLD" --bogus
 status 2 "$POOLD" --json
+status 2 "$POOLD" --quiet
+status 2 "$POOLD" --check-config --json --quiet
+status 2 "$POOLCTL" check --json --quiet
 status 2 "$POOLD" --check-config extra-argument
 
 if [ "$update" = 1 ]; then
