@@ -49,6 +49,8 @@ EXTRA_DIST += \
 	tests/conf/numa-overbound.conf tests/conf/numa-overbound.out tests/conf/numa-overbound.err \
 	tests/conf/numa-overbound.json \
 	tests/conf/default-64g.out tests/conf/default-64g.json \
+	tests/conf/example-512g-host.out tests/conf/example-512g-host.json \
+	tests/conf/example-numa.out tests/conf/example-numa.json \
 	tests/fixtures/checkcmd/host.conf tests/fixtures/checkcmd/planned.conf \
 	tests/fixtures/proc-good/meminfo \
 	tests/fixtures/proc-minimal/meminfo \

@@ -170,6 +170,10 @@ else
         echo "SKIP: default-64g: conf/poold.conf does not exist yet"
 fi
 
+# The examples shipped in conf/examples (installed for operators to copy).
+golden example-512g-host 0 check --config conf/examples/512g-host.conf
+golden example-numa 0 plan --total 256G --nodes 2 --config conf/examples/numa.conf
+
 # Every config in tests/conf has a case.
 for f in tests/conf/*.conf; do
         [ -e "$f" ] || continue
