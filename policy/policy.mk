@@ -4,10 +4,15 @@
 
 libpoolcore_la_SOURCES += \
 	policy/psi.c policy/psi.h \
-	policy/controller.c policy/controller.h
+	policy/controller.c policy/controller.h \
+	policy/signals.c policy/signals.h
 
-check_PROGRAMS += tests/check_psi tests/check_psi_trigger tests/check_controller
-TESTS += tests/check_psi tests/check_psi_trigger tests/check_controller
+check_PROGRAMS += tests/check_psi tests/check_psi_trigger tests/check_controller tests/check_signals
+TESTS += tests/check_psi tests/check_psi_trigger tests/check_controller tests/check_signals
+
+tests_check_signals_SOURCES = tests/check_signals.c
+tests_check_signals_CFLAGS = $(TEST_CFLAGS)
+tests_check_signals_LDADD = $(TEST_LIBS)
 
 tests_check_controller_SOURCES = tests/check_controller.c
 tests_check_controller_CFLAGS = $(TEST_CFLAGS)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "psi.h"
+#include "signals.h"
 
 #define PROC_PSI "/proc/pressure/memory"
 #define CAP_SYS_RESOURCE_BIT 24 /* linux/capability.h */
@@ -106,6 +107,36 @@ START_TEST(test_proc_too_long) {
 }
 END_TEST
 
+/* The daemon's pair of host triggers with the default [Pressure] settings:
+ * the window to give the controller is the one the kernel took. */
+START_TEST(test_signals_pair) {
+        PolicyConf conf;
+        PsiTrigger *some = NULL, *full = NULL;
+        uint64_t w = 0;
+
+        controller_conf_init(&conf);
+        ck_assert_int_eq(signals_open_triggers(PROC_PSI, &conf, &some, &full, &w), 0);
+        ck_assert_int_eq(psi_trigger_kind(some), PSI_SOME);
+        ck_assert_int_eq(psi_trigger_kind(full), PSI_FULL);
+        ck_assert_uint_eq(w, psi_trigger_window(some).window_usec);
+        ck_assert_uint_eq(w, have_cap_sys_resource() ? conf.window_usec : 2000000);
+        /* the controller takes the window actually used */
+        conf.window_usec = w;
+        PolicyConf check = conf;
+        Diag d = {};
+        ck_assert_int_eq(controller_conf_validate(&check, &d), 0);
+        psi_trigger_free(some);
+        psi_trigger_free(full);
+
+        /* a stall over the window: refused before anything opens */
+        conf.full_stall_usec = conf.window_usec + 1;
+        some = full = NULL;
+        ck_assert_int_eq(signals_open_triggers(PROC_PSI, &conf, &some, &full, &w), -EINVAL);
+        ck_assert_ptr_null(some);
+        ck_assert_ptr_null(full);
+}
+END_TEST
+
 static const char *cgroup2_root_pressure(void) {
         static const char *const paths[] = {
                 "/sys/fs/cgroup/memory.pressure",         /* unified hierarchy */
@@ -164,6 +195,7 @@ int main(void) {
         tcase_add_test(tc, test_proc_500ms);
         tcase_add_test(tc, test_proc_too_long);
         tcase_add_test(tc, test_cgroup_root);
+        tcase_add_test(tc, test_signals_pair);
         suite_add_tcase(s, tc);
 
         SRunner *sr = srunner_create(s);
