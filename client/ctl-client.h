@@ -12,7 +12,12 @@
 
 #include <json-c/json.h>
 
+#include "protocol.h"
+
 typedef struct CtlClient CtlClient;
+
+/* The daemon's socket unless told otherwise: /run/poold/control.sock. */
+#define CTL_SOCKET_PATH PROTOCOL_SOCKET_PATH
 
 /* How long ctl_connect() waits when the daemon's accept backlog is full. */
 #define CTL_CONNECT_TIMEOUT_MS 5000

@@ -22,7 +22,7 @@
 #include "protocol.h"
 
 /* Where poold listens unless told otherwise. */
-#define CONTROL_SOCKET_PATH RUNSTATEDIR "/poold/control.sock"
+#define CONTROL_SOCKET_PATH PROTOCOL_SOCKET_PATH
 /* The group whose members may use privileged verbs. */
 #define CONTROL_PRIVILEGED_GROUP "poold"
 
@@ -108,8 +108,8 @@ int control_start(Control *c);
 /* Starts listening on FD (a listening AF_UNIX stream socket, taken over).
  * Returns 0, -ENOTSOCK/-EINVAL if FD is not such a socket, or a negative errno. */
 int control_start_fd(Control *c, int fd);
-/* Returns the socket path (the configured one; for an activated socket the
- * path it is bound to if it has one). */
+/* Returns the configured socket path (with socket activation, the socket
+ * systemd passed may live elsewhere). */
 const char *control_get_path(const Control *c);
 
 /* Pushes EVENT (an object; a "topic" member is added if absent) as one line

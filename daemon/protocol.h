@@ -17,6 +17,10 @@
 
 #include "macro.h"
 
+/* Where poold listens by default (RUNSTATEDIR comes from the Makefile);
+ * the server and the client take the path as a parameter. */
+#define PROTOCOL_SOCKET_PATH RUNSTATEDIR "/poold/control.sock"
+
 /* The longest request line the daemon accepts, newline excluded: 64 KiB is
  * a hundred times the largest request we send (a "set" with a few pools,
  * ~500 bytes) and small enough that 128 connections cost 8 MiB at worst. */

@@ -942,6 +942,53 @@ START_TEST(test_hanging_subscriber_dropped) {
 }
 END_TEST
 
+START_TEST(test_slow_reader_dropped) {
+        ControlLimits l;
+        control_limits_default(&l);
+        l.write_buffer_max = 8192;
+        l.rate_max = 1000000;
+        server_start(&l, false);
+
+        Client *slow = client_connect(), *good = client_connect();
+
+        /* Requests whose replies are 4 KiB; the replies are never read. */
+        char pad[4001];
+        memset(pad, 'x', 4000);
+        pad[4000] = '\0';
+        char req[4100];
+        int len = snprintf(req, sizeof req, "{\"verb\":\"echo\",\"args\":{\"pad\":\"%s\"}}\n", pad);
+
+        bool gone = false;
+        for (unsigned i = 0; i < 5000 && !gone && control_connection_count(F.c) == 2; i++) {
+                for (size_t off = 0; off < (size_t) len;) {
+                        ssize_t n = send(slow->fd, req + off, (size_t) len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+                                gone = true;
+                                break;
+                        }
+                        if (n > 0)
+                                off += (size_t) n;
+                        pump_once(0);
+                        if (control_connection_count(F.c) < 2)
+                                break;
+                }
+        }
+        for (int i = 0; i < PUMP_MAX && control_connection_count(F.c) == 2; i++)
+                pump_once(10000);
+        ck_assert_uint_eq(control_connection_count(F.c), 1);
+
+        /* The other connection never noticed. */
+        json_object *r = call(good, "{\"verb\":\"echo\"}\n");
+        expect_ok(r);
+        json_object_put(r);
+        ck_assert(client_wait_eof(slow));
+
+        client_close(slow);
+        client_close(good);
+        server_stop();
+}
+END_TEST
+
 START_TEST(test_vanishing_subscriber) {
         server_start(NULL, false);
 
@@ -1544,6 +1591,7 @@ static Suite *control_suite(void) {
         tcase_add_test(tc, test_connection_cap);
         tcase_add_test(tc, test_flood_dropped);
         tcase_add_test(tc, test_hanging_subscriber_dropped);
+        tcase_add_test(tc, test_slow_reader_dropped);
         tcase_add_test(tc, test_vanishing_subscriber);
         tcase_add_test(tc, test_subscribe_validation);
         tcase_add_test(tc, test_events_and_ack);
