@@ -61,7 +61,7 @@ static void format_limit(CgroupVersion v, uint64_t bytes, char buf[static NODESE
                 snprintf(buf, NODESET_FMT_MAX, "%" PRIu64, bytes);
 }
 
-size_t cgroup_cgroupfs_plan(CgroupVersion version, unsigned features, const PoolLimits *l, bool reset_mems,
+size_t cgroup_cgroupfs_plan(CgroupVersion version, unsigned features, const PoolLimits *l,
                             CgroupfsValue ret[static CGROUPFS_VALUES_MAX]) {
         size_t n = 0;
 
@@ -83,13 +83,9 @@ size_t cgroup_cgroupfs_plan(CgroupVersion version, unsigned features, const Pool
                 format_limit(version, l->max, ret[n++].value);
         }
 
-        if (version == CGROUP_VERSION_V2 && (features & CGROUP_FEATURE_MEMS)) {
-                if (!nodeset_is_empty(&l->mems)) {
-                        ret[n] = (CgroupfsValue) { .controller = "cpuset", .file = "cpuset.mems" };
-                        nodeset_format(&l->mems, ret[n++].value);
-                } else if (reset_mems)
-                        /* An empty cpuset.mems on v2 means "the parent's". */
-                        ret[n++] = (CgroupfsValue) { .controller = "cpuset", .file = "cpuset.mems", .value = "" };
+        if (version == CGROUP_VERSION_V2 && (features & CGROUP_FEATURE_MEMS) && !nodeset_is_empty(&l->mems)) {
+                ret[n] = (CgroupfsValue) { .controller = "cpuset", .file = "cpuset.mems" };
+                nodeset_format(&l->mems, ret[n++].value);
         }
         return n;
 }
@@ -205,18 +201,29 @@ static int fs_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits *l)
         if (!(d->features & CGROUP_FEATURE_MEMS) && !nodeset_is_empty(&l->mems))
                 log_debug("pool %s: no cpuset controller on this hierarchy, memory nodes are not enforced", pool);
 
-        /* Undo a node list an earlier config set only when one is set: an
-         * empty cpuset.mems is the default and writing it would enable the
-         * cpuset controller for nothing. */
-        bool reset = false;
-        if (nodeset_is_empty(&l->mems) && (d->features & CGROUP_FEATURE_MEMS)) {
-                _cleanup_free_ char *mems = NULL;
-                if (cgroup_util_read_file(dir, "cpuset.mems", &mems) >= 0 && mems[strspn(mems, "\n")] != '\0')
-                        reset = true;
-        }
-
         CgroupfsValue values[CGROUPFS_VALUES_MAX];
-        size_t n = cgroup_cgroupfs_plan(v, d->features, l, reset, values);
+        size_t n = cgroup_cgroupfs_plan(v, d->features, l, values);
+
+        /* Back to all nodes after an earlier config set a list. An empty
+         * cpuset.mems ("the parent's") cannot be had: libcgroup 2.0.2
+         * writes a value line by line and "" has none (measured: the list
+         * stayed), and the kernel refuses to empty the mems of a populated
+         * cpuset (ENOSPC, measured in the VM). So the pool gets the
+         * parent's current nodes, which is all of them unless the root is
+         * restricted; a node added later by hotplug is not included. Only
+         * where a list is set: an untouched pool needs no cpuset at all. */
+        _cleanup_free_ char *mems = NULL, *parent_mems = NULL;
+        if (nodeset_is_empty(&l->mems) && (d->features & CGROUP_FEATURE_MEMS) &&
+            cgroup_util_read_file(dir, "cpuset.mems", &mems) >= 0 && mems[strspn(mems, "\n")] != '\0') {
+                r = cgroup_util_read_file(parent, "cpuset.mems.effective", &parent_mems);
+                if (r < 0)
+                        return log_debug_errno(r, "cgroup %s: cannot read cpuset.mems.effective", parent);
+                parent_mems[strcspn(parent_mems, "\n")] = '\0';
+                if (strlen(parent_mems) >= NODESET_FMT_MAX)
+                        return -E2BIG;
+                values[n] = (CgroupfsValue) { .controller = "cpuset", .file = "cpuset.mems" };
+                strcpy(values[n++].value, parent_mems);
+        }
 
         _cleanup_free_ char *name = name_join(f->parent_name, pool);
         if (!name)

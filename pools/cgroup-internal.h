@@ -52,11 +52,11 @@ typedef struct CgroupfsValue {
 
 #define CGROUPFS_VALUES_MAX 4
 
-/* The writes that give a pool limits L on hierarchy VERSION with FEATURES
- * (CgroupFeature bits; fields without their bit are left out, and empty
- * mems are written as "" on v2 only when RESET_MEMS). Pure. Returns the
- * number of entries written to RET. */
-size_t cgroup_cgroupfs_plan(CgroupVersion version, unsigned features, const PoolLimits *l, bool reset_mems,
+/* The libcgroup writes that give a pool limits L on hierarchy VERSION with
+ * FEATURES (CgroupFeature bits; fields without their bit are left out; empty
+ * mems write nothing: the driver resets an earlier list itself). Pure.
+ * Returns the number of entries written to RET. */
+size_t cgroup_cgroupfs_plan(CgroupVersion version, unsigned features, const PoolLimits *l,
                             CgroupfsValue ret[static CGROUPFS_VALUES_MAX]);
 
 /* Fills the AllowedMemoryNodes= byte array as systemd reads it (bit i of

@@ -453,14 +453,16 @@ static int sd_list_pools(CgroupDriver *d, char ***ret) {
         if (r < 0)
                 return r;
         for (;;) {
-                const char *name, *load;
-                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, &load, NULL, NULL, NULL, NULL, NULL,
+                const char *name, *active;
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, &active, NULL, NULL, NULL, NULL,
                                         NULL, NULL);
                 if (r < 0)
                         return r;
                 if (r == 0)
                         break;
-                if (strcmp(load, "loaded") != 0)
+                /* Started slices only: systemd also lists a slice it merely
+                 * loaded because someone asked about the name. */
+                if (strcmp(active, "active") != 0 && strcmp(active, "reloading") != 0)
                         continue;
 
                 /* "poold-<pool>.slice", where <pool> has no '-': a name
@@ -530,10 +532,17 @@ static int sd_attach(CgroupDriver *d, const char *pool, pid_t pid) {
                 return -ENOMEM;
 
         /* Without this check systemd would make a pool slice with no
-         * limits on the fly. */
+         * limits on the fly. Loaded is not enough: systemd loads any slice
+         * name it is asked about (`systemctl show x.slice`) without a unit
+         * file; a pool is a slice that was started. */
+        _cleanup_free_ char *state = NULL;
         int r = get_unit_path(s, slice, &slice_path);
+        if (r >= 0)
+                r = get_unit_string(s, slice_path, SD_UNIT, "ActiveState", &state);
         if (r < 0)
                 return r;
+        if (strcmp(state, "active") != 0 && strcmp(state, "reloading") != 0)
+                return -ENOENT;
         if (kill(pid, 0) < 0 && errno == ESRCH)
                 return -ESRCH;
 
@@ -749,14 +758,12 @@ int cgroup_systemd_open(const CgroupHierarchy *h, const char *address, CgroupDri
         if (r < 0)
                 return r;
 
-        if (address)
-                r = connect_direct(address, &s->bus);
-        else {
-                r = connect_direct(CGROUP_SYSTEMD_PRIVATE_ADDRESS, &s->bus);
-                if (r < 0) {
-                        log_debug_errno(r, "systemd: private socket unavailable, trying the system bus");
-                        r = sd_bus_open_system(&s->bus);
-                }
+        const char *via = address ? address : CGROUP_SYSTEMD_PRIVATE_ADDRESS;
+        r = connect_direct(via, &s->bus);
+        if (r < 0 && !address) {
+                log_debug_errno(r, "systemd: private socket unavailable, trying the system bus");
+                via = "the system bus";
+                r = sd_bus_open_system(&s->bus);
         }
         if (r < 0)
                 return log_debug_errno(r, "systemd: cannot connect to the manager");
@@ -783,8 +790,8 @@ int cgroup_systemd_open(const CgroupHierarchy *h, const char *address, CgroupDri
                 if (h->cpuset_mount && h->cpuset_version == CGROUP_VERSION_V2)
                         s->base.features |= CGROUP_FEATURE_MEMS;
         }
-        log_debug("systemd driver: systemd %s, %s, v%d", version, cgroup_layout_to_string(h->layout),
-                  (int) h->memory_version);
+        log_debug("systemd driver: systemd %s through %s, %s, v%d", version, via,
+                  cgroup_layout_to_string(h->layout), (int) h->memory_version);
         *ret = &TAKE_PTR(s)->base;
         return 0;
 }

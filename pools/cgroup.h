@@ -90,13 +90,16 @@ int cgroup_driver_apply_parent(CgroupDriver *d, uint64_t max_bytes);
 /* Creates POOL's cgroup with limits L if it is missing, or changes the
  * limits of the existing one in place (members stay). Fields this driver
  * cannot enforce here (see cgroup_driver_features()) are skipped with a debug
- * log. Returns 0, -EINVAL (bad pool name), -EBUSY (v1: max below usage), or
+ * log. Empty mems after a list: systemd resets AllowedMemoryNodes; cgroupfs
+ * writes the parent's current cpuset.mems.effective (v2 refuses to empty the
+ * mems of a populated cgroup). Returns 0, -EINVAL (bad pool name), -EBUSY
+ * (v1: max below usage), or
  * another -errno from systemd or the kernel; a cgroup this call created is
  * removed again when setting its limits fails. */
 int cgroup_driver_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits *l);
 
-/* The pools that exist now (poold-<pool>.slice units / directories under
- * <root>/poold), sorted, as a NULL-terminated list to free with
+/* The pools that exist now (active poold-<pool>.slice units / directories
+ * under <root>/poold), sorted, as a NULL-terminated list to free with
  * cgroup_strv_free(); names that are not valid pool names are left out.
  * Returns 0 (an empty list when there is no parent yet) or -errno. */
 int cgroup_driver_list_pools(CgroupDriver *d, char ***ret);
@@ -111,7 +114,7 @@ int cgroup_driver_pool_path(CgroupDriver *d, const char *pool, char **ret);
 /* Moves process PID (all its threads) into POOL. systemd: a transient scope
  * poold-<pool>-<pid>.scope inside poold-<pool>.slice; cgroupfs: the pool's
  * cgroup itself. Returns 0, -EINVAL (bad name or PID <= 0), -ENOENT (no such
- * pool: apply it first), -ESRCH (no such process), -EEXIST (systemd: that
+ * pool, or its slice is not active: apply it first), -ESRCH (no such process), -EEXIST (systemd: that
  * scope exists and does not hold PID), or another -errno. */
 int cgroup_driver_attach(CgroupDriver *d, const char *pool, pid_t pid);
 

@@ -260,7 +260,7 @@ START_TEST(test_cgroupfs_plan_v2) {
         PoolLimits l = { .min = 1 << 20, .high = 64ULL << 20, .max = UINT64_MAX };
         unsigned all = CGROUP_FEATURE_MIN | CGROUP_FEATURE_HIGH | CGROUP_FEATURE_MEMS;
 
-        size_t n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, all, &l, false, v);
+        size_t n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, all, &l, v);
         ck_assert_uint_eq(n, 3);
         ck_assert_str_eq(find_value(v, n, "memory.min")->value, "1048576");
         ck_assert_str_eq(find_value(v, n, "memory.high")->value, "67108864");
@@ -270,21 +270,22 @@ START_TEST(test_cgroupfs_plan_v2) {
         nodeset_add(&l.mems, 0);
         nodeset_add(&l.mems, 1);
         nodeset_add(&l.mems, 3);
-        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, all, &l, false, v);
+        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, all, &l, v);
         ck_assert_uint_eq(n, 4);
         ck_assert_str_eq(find_value(v, n, "cpuset.mems")->value, "0-1,3");
         ck_assert_str_eq(find_value(v, n, "cpuset.mems")->controller, "cpuset");
 
         /* No cpuset on this hierarchy: the nodes are left out. */
-        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, CGROUP_FEATURE_MIN | CGROUP_FEATURE_HIGH, &l, false, v);
+        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, CGROUP_FEATURE_MIN | CGROUP_FEATURE_HIGH, &l, v);
         ck_assert_uint_eq(n, 3);
         ck_assert_ptr_null(find_value(v, n, "cpuset.mems"));
 
-        /* Back to all nodes after a list was set: "" resets cpuset.mems. */
+        /* All nodes: nothing for libcgroup to write (the driver resets an
+         * earlier list directly; tests/vm/scenarios/cgroup-cgroupfs-v2.sh). */
         nodeset_clear(&l.mems);
-        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, all, &l, true, v);
-        ck_assert_uint_eq(n, 4);
-        ck_assert_str_eq(find_value(v, n, "cpuset.mems")->value, "");
+        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V2, all, &l, v);
+        ck_assert_uint_eq(n, 3);
+        ck_assert_ptr_null(find_value(v, n, "cpuset.mems"));
 }
 END_TEST
 
@@ -294,7 +295,7 @@ START_TEST(test_cgroupfs_plan_v1) {
         nodeset_add(&l.mems, 1);
 
         /* v1: soft limit and limit; no min; no cpuset even if asked. */
-        size_t n = cgroup_cgroupfs_plan(CGROUP_VERSION_V1, CGROUP_FEATURE_MEMS, &l, true, v);
+        size_t n = cgroup_cgroupfs_plan(CGROUP_VERSION_V1, CGROUP_FEATURE_MEMS, &l, v);
         ck_assert_uint_eq(n, 2);
         ck_assert_str_eq(find_value(v, n, "memory.soft_limit_in_bytes")->value, "67108864");
         ck_assert_str_eq(find_value(v, n, "memory.limit_in_bytes")->value, "-1");
@@ -302,7 +303,7 @@ START_TEST(test_cgroupfs_plan_v1) {
 
         l.max = 128ULL << 20;
         l.high = UINT64_MAX;
-        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V1, 0, &l, false, v);
+        n = cgroup_cgroupfs_plan(CGROUP_VERSION_V1, 0, &l, v);
         ck_assert_str_eq(find_value(v, n, "memory.limit_in_bytes")->value, "134217728");
         ck_assert_str_eq(find_value(v, n, "memory.soft_limit_in_bytes")->value, "-1");
 }
@@ -938,6 +939,7 @@ START_TEST(test_systemd_pools) {
         fake_add("poold-a-b.slice", "/poold.slice/poold-a.slice/poold-a-b.slice");
         fake_add("poold-Bad.slice", "/poold.slice/poold-Bad.slice");
         fake_add("other.slice", "/other.slice");
+        fake_add("poold-asked.slice", "/poold.slice/poold-asked.slice"); /* loaded, never started */
         char **pools = NULL;
         ck_assert_int_eq(cgroup_driver_list_pools(d, &pools), 0);
         ck_assert_ptr_nonnull(pools[0]);
@@ -980,6 +982,12 @@ START_TEST(test_systemd_attach) {
 
         ck_assert_int_eq(cgroup_driver_attach(d, "data", child), -ENOENT); /* no pool yet */
         ck_assert_ptr_null(fake_find("poold-data.slice"));                   /* and none made */
+        /* A slice systemd merely loaded (someone asked about the name) is no pool. */
+        fake_add("poold-asked.slice", "/poold.slice/poold-asked.slice");
+        ck_assert_int_eq(cgroup_driver_attach(d, "asked", child), -ENOENT);
+        char asked_scope[64];
+        snprintf(asked_scope, sizeof asked_scope, "poold-asked-%d.scope", (int) child);
+        ck_assert_ptr_null(fake_find(asked_scope));
         ck_assert_int_eq(cgroup_driver_apply_pool(d, "data", &l), 0);
         ck_assert_int_eq(cgroup_driver_attach(d, "data", child), 0);
 
