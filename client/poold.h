@@ -13,9 +13,10 @@
  *
  * Linking: libpoold uses jemalloc's non-standard API (mallocx...). Debian's
  * jemalloc has no symbol prefix, so where libjemalloc comes before libc in
- * the process's symbol lookup order (a program linked with -ljemalloc, as
- * libtool and static links do) jemalloc's malloc() replaces glibc's for the
- * whole process. Both arrangements are supported.
+ * the process's symbol lookup order (a program that itself needs
+ * libjemalloc, a static link, LD_PRELOAD) jemalloc's malloc() replaces
+ * glibc's for the whole process; a program linked with -lpoold alone keeps
+ * glibc's. Both arrangements are supported.
  *
  * All functions are thread-safe unless said otherwise. Errors are negative
  * errno values; the allocation functions return NULL and set errno. See

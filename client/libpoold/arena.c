@@ -93,9 +93,18 @@ static void *arena_hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size
         ArenaHooks *h = arena_hooks_of(hooks);
         bool committed = *commit;
 
-        /* Charge before mapping, so a pool at Max never maps at all. */
-        if (committed && arena_charge(h, size) < 0)
+        uint64_t limit = arena_reserve_limit(atomic_load_explicit(&h->bp->max, memory_order_relaxed));
+        uint64_t reserved = atomic_fetch_add(&h->reserved, size) + size;
+        if (reserved < size || reserved > limit) {
+                atomic_fetch_sub(&h->reserved, size);
                 return NULL;
+        }
+
+        /* Charge before mapping, so a pool at Max never maps at all. */
+        if (committed && arena_charge(h, size) < 0) {
+                atomic_fetch_sub(&h->reserved, size);
+                return NULL;
+        }
 
         void *p = arena_map(new_addr, size, alignment, committed ? ARENA_RW : PROT_NONE);
         if (!p)
@@ -112,6 +121,7 @@ static void *arena_hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size
         return p;
 
 fail:
+        atomic_fetch_sub(&h->reserved, size);
         if (committed)
                 arena_uncharge(h, size);
         return NULL;
@@ -123,6 +133,7 @@ static bool arena_hook_dalloc(extent_hooks_t *hooks, void *addr, size_t size, bo
 
         if (munmap(addr, size) < 0)
                 return true; /* opt out: jemalloc keeps the extent and decommits or purges it */
+        atomic_fetch_sub(&h->reserved, size);
         if (committed)
                 arena_uncharge(h, size);
         return false;
@@ -132,7 +143,8 @@ static void arena_hook_destroy(extent_hooks_t *hooks, void *addr, size_t size, b
                                unsigned arena_ind) {
         ArenaHooks *h = arena_hooks_of(hooks);
 
-        munmap(addr, size);
+        if (munmap(addr, size) == 0)
+                atomic_fetch_sub(&h->reserved, size);
         if (committed)
                 arena_uncharge(h, size);
 }

@@ -19,6 +19,13 @@
  *   kernel. decommit and the purges are still implemented correctly for the
  *   paths that use them (base metadata at arena destruction if dalloc
  *   failed).
+ * - when a commit fails at Max, jemalloc does not stop: it maps a fresh
+ *   chunk (up to 8 MiB) to grow into, fails to commit that too, and keeps
+ *   it as retained address space until the arena is destroyed. A pool that
+ *   sits at Max (a cache, by design) would leak 8 MiB of address space and
+ *   a mapping per failed allocation (measured: 280 GiB after 18,000
+ *   failures). So alloc refuses to reserve more than arena_reserve_limit()
+ *   of address space; within it jemalloc reuses what it retained.
  * The hooks never allocate, never take locks and never use stdio: they run
  * inside jemalloc with its locks held. */
 
@@ -31,6 +38,15 @@
 #include "budget-page.h"
 
 #define ARENA_NODEMASK_WORDS (BUDGET_NUMA_NODES_MAX / 64)
+
+/* Address space an arena may reserve for a pool of MAX bytes: what jemalloc
+ * can commit (MAX) four times over for fragmentation and growth chunks, plus
+ * 1 GiB so small pools are never short. Address space is cheap (128 TiB);
+ * only its unbounded growth is not. */
+#define ARENA_RESERVE_SLACK (UINT64_C(1) << 30)
+static inline uint64_t arena_reserve_limit(uint64_t max) {
+        return max > (UINT64_MAX - ARENA_RESERVE_SLACK) / 4 ? UINT64_MAX : max * 4 + ARENA_RESERVE_SLACK;
+}
 
 typedef struct ArenaHooks {
         /* First: jemalloc passes &hooks to every hook, which finds the rest
@@ -56,6 +72,7 @@ typedef struct ArenaHooks {
         _Atomic int over_max;
 
         _Atomic uint64_t committed;        /* what this arena has charged now */
+        _Atomic uint64_t reserved;         /* address space mapped now, committed or not */
         _Atomic uint64_t commit_failures;
 } ArenaHooks;
 

@@ -182,7 +182,7 @@ int budget_page_init_pool(BudgetPage *pg, unsigned i, const char *name, uint64_t
         BudgetPool *bp = budget_page_pool(pg, i);
         if (!bp)
                 return -ENOENT;
-        if (strlen(name) >= sizeof bp->name || target > max || (unsigned) numa_mode > BUDGET_NUMA_PREFERRED)
+        if (strlen(name) > BUDGET_POOL_NAME_MAX || target > max || (unsigned) numa_mode > BUDGET_NUMA_PREFERRED)
                 return -EINVAL;
 
         memset(bp->name, 0, sizeof bp->name);

@@ -56,8 +56,9 @@
 #define BUDGET_PAGE_POOLS_MAX 4096U
 #define BUDGET_PAGE_PROCS_MAX 65536U
 
-#define BUDGET_POOL_NAME_SIZE 40   /* [a-z][a-z0-9_]{0,31} + NUL, padded */
-#define BUDGET_NUMA_NODES_MAX 1024 /* bits in BudgetPool.numa_nodes */
+#define BUDGET_POOL_NAME_MAX 32     /* [a-z][a-z0-9_]{0,31}, as poold.conf */
+#define BUDGET_POOL_NAME_SIZE 40    /* the name + NUL, padded */
+#define BUDGET_NUMA_NODES_MAX 1024  /* bits in BudgetPool.numa_nodes */
 
 typedef enum BudgetPoolState {
         BUDGET_POOL_FREE = 0,

@@ -124,7 +124,7 @@ out:
         return r;
 }
 
-static int pool_thread_flags_slow(Pool *p) {
+static __attribute__((noinline, cold)) int pool_thread_flags_slow(Pool *p) {
         /* Correct but slow: used when no tcache can be had. */
         int fallback = MALLOCX_ARENA(p->arena) | MALLOCX_TCACHE_NONE;
 
@@ -202,16 +202,22 @@ static bool pool_retry_after_purge(Pool *p) {
         return arena_purge(p->arena) >= 0;
 }
 
-void *pool_malloc(Pool *p, size_t n) {
-        int flags = pool_thread_flags(p);
-        void *r = mallocx(n ? n : 1, flags);
-        if (_likely_(r != NULL))
-                return r;
-
-        if (pool_retry_after_purge(p) && (r = mallocx(n ? n : 1, pool_thread_flags(p))))
+/* The failure path of pool_malloc() and pool_calloc(), out of line so the
+ * allocation path keeps only P and N across the call into jemalloc. */
+static __attribute__((noinline, cold)) void *pool_alloc_failed(Pool *p, size_t n, int extra_flags) {
+        void *r;
+        if (pool_retry_after_purge(p) && (r = mallocx(n, pool_thread_flags(p) | extra_flags)))
                 return r;
         errno = ENOMEM;
         return NULL;
+}
+
+void *pool_malloc(Pool *p, size_t n) {
+        n += n == 0; /* mallocx(0) is undefined */
+        void *r = mallocx(n, pool_thread_flags(p));
+        if (_unlikely_(r == NULL))
+                return pool_alloc_failed(p, n, 0);
+        return r;
 }
 
 void *pool_calloc(Pool *p, size_t nmemb, size_t size) {
@@ -220,12 +226,16 @@ void *pool_calloc(Pool *p, size_t nmemb, size_t size) {
                 errno = ENOMEM;
                 return NULL;
         }
+        n += n == 0;
+        void *r = mallocx(n, pool_thread_flags(p) | MALLOCX_ZERO);
+        if (_unlikely_(r == NULL))
+                return pool_alloc_failed(p, n, MALLOCX_ZERO);
+        return r;
+}
 
-        void *r = mallocx(n ? n : 1, pool_thread_flags(p) | MALLOCX_ZERO);
-        if (_likely_(r != NULL))
-                return r;
-
-        if (pool_retry_after_purge(p) && (r = mallocx(n ? n : 1, pool_thread_flags(p) | MALLOCX_ZERO)))
+static __attribute__((noinline, cold)) void *pool_realloc_failed(Pool *p, void *ptr, size_t n) {
+        void *r;
+        if (pool_retry_after_purge(p) && (r = rallocx(ptr, n, pool_thread_flags(p))))
                 return r;
         errno = ENOMEM;
         return NULL;
@@ -240,13 +250,9 @@ void *pool_realloc(Pool *p, void *ptr, size_t n) {
         }
 
         void *r = rallocx(ptr, n, pool_thread_flags(p));
-        if (_likely_(r != NULL))
-                return r;
-
-        if (pool_retry_after_purge(p) && (r = rallocx(ptr, n, pool_thread_flags(p))))
-                return r;
-        errno = ENOMEM;
-        return NULL;
+        if (_unlikely_(r == NULL))
+                return pool_realloc_failed(p, ptr, n);
+        return r;
 }
 
 void pool_free(Pool *p, void *ptr) {
@@ -320,22 +326,22 @@ static void pool_release(Pool *p) {
 }
 
 int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_page, Pool **ret) {
-        int r, idx = -EINVAL;
+        int r, idx, mpol;
         BudgetPool *bp;
-        int mpol;
-        Pool *p = NULL;
+        Pool *p;
 
+        r = -EINVAL;
         if (!pool_name_valid(name))
                 goto fail_early;
-        idx = budget_page_find(page, name);
+        r = idx = budget_page_find(page, name);
         if (idx < 0)
                 goto fail_early;
         bp = budget_page_pool(page, (unsigned) idx);
         mpol = pool_mpol((BudgetNumaMode) bp->numa_mode);
-        idx = -EPROTO;
+        r = -EPROTO;
         if (mpol < -1)
                 goto fail_early;
-        idx = -ENOMEM;
+        r = -ENOMEM;
         p = calloc(1, sizeof *p);
         if (!p)
                 goto fail_early;
@@ -415,7 +421,7 @@ fail:
 fail_early:
         if (own_page)
                 budget_page_unmap(page);
-        return idx;
+        return r;
 }
 
 /* poold hands out budget pages over its control socket; that exchange

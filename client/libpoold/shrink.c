@@ -15,6 +15,13 @@
  * (PSI windows of 1-2 s, PITFALLS.md). */
 #define SHRINK_THREAD_PERIOD_MS 1000
 
+/* A shrink frees down to 1/64 (1.6%) below the target, not to the target
+ * itself: a pool that stops exactly at its target is over it again at its
+ * next commit, and a cache filled at full speed then shrinks (and purges)
+ * once per put (measured with the cache example: 13,860 shrinks for
+ * 25,600 puts). */
+#define SHRINK_HYSTERESIS_DIV 64
+
 static uint64_t shrink_now_ns(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -85,7 +92,9 @@ static int shrink_run(Pool *p, uint64_t *ret_released) {
 
         /* Only this process's share: every process using the pool is asked
          * for its part of the excess, not for all of it. */
-        uint64_t need = budget_shrink_share(charged, target, self);
+        uint64_t need = 0;
+        if (charged > target)
+                need = budget_shrink_share(charged, target - target / SHRINK_HYSTERESIS_DIV, self);
         uint64_t reported = 0;
         for (size_t i = 0; i < p->n_callbacks && reported < need; i++) {
                 uint64_t got = p->callbacks[i].fn(p, need - reported, p->callbacks[i].userdata);

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_shrink: how fast a full pool gives its memory back. Fills a cache
+ * in a pool with SIZE of entries (default 1 GiB of 4000-byte values, one
+ * 4 KiB size class each with its header), lowers the target to TARGET
+ * (default 1 MiB: near zero) and measures until the cache's shrink callback
+ * has evicted and the arena is purged:
+ *   sync    pool_set_target() + pool_poll() on the calling thread
+ *   thread  pool_set_target() with POOL_OPEN_SHRINK_THREAD: until the
+ *           library's thread reports the shrink done (stats polled)
+ * RSS (/proc/self/statm) before and after. Median over ROUNDS fills.
+ *
+ *   bench/bench_shrink [ROUNDS] [SIZE_MIB] [TARGET_MIB]   (defaults 5 1024 1)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "poold.h"
+
+#define MAX_ROUNDS 51
+#define VALUE_SIZE 4000
+#define MIB (UINT64_C(1) << 20)
+
+static uint64_t now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
+static uint64_t rss_bytes(void) {
+        FILE *f = fopen("/proc/self/statm", "re");
+        char buf[256];
+        uint64_t pages = 0;
+        if (f && fgets(buf, sizeof buf, f)) {
+                char *end;
+                (void) strtoull(buf, &end, 10);
+                pages = strtoull(end, NULL, 10);
+        }
+        if (f)
+                fclose(f);
+        return pages * (uint64_t) sysconf(_SC_PAGESIZE);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return (x > y) - (x < y);
+}
+
+static uint64_t median(uint64_t *v, unsigned n) {
+        uint64_t tmp[MAX_ROUNDS];
+        memcpy(tmp, v, n * sizeof *v);
+        qsort(tmp, n, sizeof *tmp, cmp_u64);
+        return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+typedef struct Round {
+        uint64_t fill_ns, shrink_ns, rss_before, rss_after, charged_before, charged_after, evicted;
+} Round;
+
+static int one_round(bool threaded, uint64_t size, uint64_t target, Round *ret) {
+        PoolOpenOptions o = {
+                .flags = POOL_OPEN_STANDALONE | (threaded ? POOL_OPEN_SHRINK_THREAD : 0),
+                .max = size + size / 4 + 64 * MIB, /* room for headers, table and metadata */
+        };
+        Pool *p;
+        PoolCache *c;
+        int r = pool_open("shrink", &o, &p);
+        if (r < 0)
+                return r;
+        r = pool_cache_new(p, NULL, &c);
+        if (r < 0) {
+                pool_close(p);
+                return r;
+        }
+
+        char value[VALUE_SIZE];
+        memset(value, 0x5a, sizeof value);
+        uint64_t t0 = now_ns();
+        for (uint64_t i = 0; i < size / 4096; i++) {
+                uint64_t key = i * UINT64_C(0x9e3779b97f4a7c15);
+                r = pool_cache_put(c, &key, sizeof key, value, sizeof value);
+                if (r < 0)
+                        goto out;
+        }
+        ret->fill_ns = now_ns() - t0;
+
+        PoolStats s;
+        pool_stats(p, &s);
+        ret->charged_before = s.charged;
+        ret->rss_before = rss_bytes();
+
+        t0 = now_ns();
+        r = pool_set_target(p, target);
+        if (r < 0)
+                goto out;
+        if (!threaded)
+                r = pool_poll(p);
+        else
+                /* The thread wakes on the eventfd at once; look at its
+                 * figures every 0.2 ms (pool_stats refreshes jemalloc's
+                 * statistics, which takes locks the purge holds: asking
+                 * without a pause would slow what is measured). 20 s is a
+                 * hang, not a result. */
+                for (r = -ETIMEDOUT; now_ns() - t0 < UINT64_C(20000000000);) {
+                        struct timespec pause = { 0, 200 * 1000 };
+                        nanosleep(&pause, NULL);
+                        pool_stats(p, &s);
+                        if (s.n_shrinks > 0) {
+                                r = 1;
+                                break;
+                        }
+                }
+        ret->shrink_ns = now_ns() - t0;
+        if (r != 1) {
+                r = r < 0 ? r : -EAGAIN;
+                goto out;
+        }
+
+        ret->rss_after = rss_bytes();
+        PoolCacheStats cs;
+        pool_stats(p, &s);
+        pool_cache_stats(c, &cs);
+        ret->charged_after = s.charged;
+        ret->evicted = cs.evicted_bytes;
+        r = 0;
+out:
+        pool_cache_free(c);
+        pool_close(p);
+        return r;
+}
+
+static unsigned long arg(int argc, char **argv, int i, unsigned long def, unsigned long max) {
+        if (argc <= i)
+                return def;
+        char *end;
+        unsigned long v = strtoul(argv[i], &end, 10);
+        if (*end || v == 0 || v > max) {
+                fprintf(stderr, "usage: bench_shrink [ROUNDS 1..%d] [SIZE_MIB] [TARGET_MIB]\n", MAX_ROUNDS);
+                exit(2);
+        }
+        return v;
+}
+
+int main(int argc, char **argv) {
+        unsigned rounds = (unsigned) arg(argc, argv, 1, 5, MAX_ROUNDS);
+        uint64_t size = arg(argc, argv, 2, 1024, 1 << 20) * MIB;
+        uint64_t target = arg(argc, argv, 3, 1, 1 << 20) * MIB;
+
+        printf("bench_shrink: %u rounds, cache of %" PRIu64 " MiB (%d-byte values), target lowered to %" PRIu64
+               " MiB\n",
+               rounds, size / MIB, VALUE_SIZE, target / MIB);
+        printf("%-7s %9s %11s %11s %11s %11s %11s\n", "mode", "fill ms", "shrink ms", "RSS before", "RSS after",
+               "charged aft", "evicted");
+
+        for (int threaded = 0; threaded <= 1; threaded++) {
+                uint64_t fill[MAX_ROUNDS], shrink[MAX_ROUNDS], before[MAX_ROUNDS], after[MAX_ROUNDS],
+                        charged[MAX_ROUNDS], evicted[MAX_ROUNDS];
+                for (unsigned i = 0; i < rounds; i++) {
+                        Round x = {};
+                        int r = one_round(threaded, size, target, &x);
+                        if (r < 0) {
+                                fprintf(stderr, "bench_shrink: round %u: %s\n", i, strerror(-r));
+                                return 1;
+                        }
+                        fill[i] = x.fill_ns;
+                        shrink[i] = x.shrink_ns;
+                        before[i] = x.rss_before;
+                        after[i] = x.rss_after;
+                        charged[i] = x.charged_after;
+                        evicted[i] = x.evicted;
+                }
+                printf("%-7s %9.1f %11.2f %9.1f M %9.1f M %9.1f M %9.1f M\n", threaded ? "thread" : "sync",
+                       (double) median(fill, rounds) / 1e6, (double) median(shrink, rounds) / 1e6,
+                       (double) median(before, rounds) / MIB, (double) median(after, rounds) / MIB,
+                       (double) median(charged, rounds) / MIB, (double) median(evicted, rounds) / MIB);
+                printf("        shrink ms per round:");
+                for (unsigned i = 0; i < rounds; i++)
+                        printf(" %.1f", (double) shrink[i] / 1e6);
+                printf("\n");
+                fflush(stdout);
+        }
+        printf("(goal: shrink <= 50 ms)\n");
+        return 0;
+}
