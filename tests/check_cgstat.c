@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* cgstat against fixture trees: v1 files recorded from this host's v1
  * memory hierarchy (kernel 6.18, a pool with a 40 MiB process and 3 MiB of
- * shmem), v2 files in the formats of kernel 6.1 (Documentation/admin-guide/
- * cgroup-v2.rst), and broken or partial trees. */
+ * shmem), v2 files recorded in the VM guest (Debian 6.1.0-56: a cgroup that
+ * held a 20 MB shell string and 3 MiB of shmem) and a v2 tree in the same
+ * formats, and broken or partial trees. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -129,6 +130,28 @@ START_TEST(test_v2_pool) {
 }
 END_TEST
 
+START_TEST(test_v2_recorded) {
+        CgStat s;
+
+        ck_assert_int_eq(cgstat_read(V2 "recorded-6.1", &s), 0);
+        ck_assert_int_eq(s.version, CGROUP_VERSION_V2);
+        ck_assert_uint_eq(s.current, 3411968);
+        ck_assert_uint_eq(s.peak, 44900352);
+        ck_assert_uint_eq(s.anon, 0);
+        ck_assert_uint_eq(s.file, 3387392);
+        ck_assert_uint_eq(s.shmem, 3145728);
+        ck_assert_uint_eq(s.min, 0);
+        ck_assert_uint_eq(s.high, 104857600);
+        ck_assert_uint_eq(s.max, UINT64_MAX);
+        ck_assert(s.have & CGSTAT_HAVE_EVENTS_OOM_KILL);
+        ck_assert_uint_eq(s.events_high, 0);
+        ck_assert(s.have & CGSTAT_HAVE_PRESSURE);
+        ck_assert(s.pressure.has_full);
+        ck_assert(s.have & CGSTAT_HAVE_PROCS);
+        ck_assert_uint_eq(s.nr_procs, 0);
+}
+END_TEST
+
 START_TEST(test_v2_parent_and_empty) {
         CgStat s;
 
@@ -214,6 +237,7 @@ static Suite *cgstat_suite(void) {
 
         tc = tcase_create("v2");
         tcase_add_test(tc, test_v2_pool);
+        tcase_add_test(tc, test_v2_recorded);
         tcase_add_test(tc, test_v2_parent_and_empty);
         tcase_add_test(tc, test_v2_old_kernel);
         suite_add_tcase(s, tc);
