@@ -14,6 +14,16 @@ static const Verb verbs[] = {
           "check the configuration and print its budget for this host", poolctl_check },
         { "plan", "--total SIZE [--nodes N] [--config FILE] [--json|--quiet]",
           "print the budget for a machine of SIZE with N equal NUMA nodes", poolctl_plan },
+        { "status", "[--json] [--socket PATH]",
+          "show poold's pools, reserves and warnings", poolctl_status },
+        { "reload", "[--socket PATH]",
+          "make poold re-read its configuration", poolctl_reload },
+        { "set", "--pool NAME target|min|max SIZE [--socket PATH]",
+          "change a pool's size until the next reload", poolctl_set },
+        { "run", "--pool NAME [--socket PATH] -- CMD [ARGS...]",
+          "run CMD inside a pool and return its exit status", poolctl_run },
+        { "attach", "--pool NAME PID [--socket PATH]",
+          "move a running process into a pool", poolctl_attach },
 };
 
 int poolctl_usage_error(const char *verb, const char *format, ...) {
@@ -50,7 +60,8 @@ static void poolctl_help(FILE *out) {
                 "  -h, --help     show this help\n"
                 "      --version  show the version\n"
                 "\n"
-                "Exit status: 0 ok, 1 invalid configuration or refused budget, 2 usage.\n"
+                "Exit status: 0 ok, 1 invalid configuration or refused budget, 2 usage,\n"
+                "3 poold not running, 4 permission denied (run: the command's status).\n"
                 "See poolctl(8).\n");
 }
 

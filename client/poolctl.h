@@ -25,3 +25,11 @@ int poolctl_usage_error(const char *verb, const char *format, ...) _printf_(2, 3
 /* client/poolctl-check.c. Return exit statuses. */
 int poolctl_check(int argc, char *argv[]);
 int poolctl_plan(int argc, char *argv[]);
+
+/* client/poolctl-ctl.c: the verbs that talk to poold. Exit statuses: 0 ok,
+ * 1 refused or invalid, 2 usage, 3 poold not running, 4 permission denied. */
+int poolctl_status(int argc, char *argv[]);
+int poolctl_reload(int argc, char *argv[]);
+int poolctl_set(int argc, char *argv[]);
+int poolctl_attach(int argc, char *argv[]);
+int poolctl_run(int argc, char *argv[]);

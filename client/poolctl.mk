@@ -6,14 +6,16 @@ libpoolcore_la_SOURCES += \
 	pools/meminfo.c pools/meminfo.h \
 	pools/numa-topology.c pools/numa-topology.h \
 	pools/report.c pools/report.h \
-	client/checkcmd.c client/checkcmd.h
+	client/checkcmd.c client/checkcmd.h \
+	client/status.c client/status.h
 
 # One file per verb: add client/poolctl-<verb>.c here and a line to verbs[]
 # in client/poolctl.c.
 bin_PROGRAMS += poolctl
 poolctl_SOURCES = \
 	client/poolctl.c client/poolctl.h \
-	client/poolctl-check.c
+	client/poolctl-check.c \
+	client/poolctl-ctl.c
 poolctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 poolctl_LDADD = $(CORE_LIBS)
 
@@ -67,3 +69,16 @@ EXTRA_DIST += \
 .PHONY: golden-update
 golden-update: poolctl$(EXEEXT) poold$(EXEEXT)
 	srcdir=$(srcdir) $(SHELL) $(srcdir)/tests/golden.sh --update
+
+# poolctl status: the human table rendered from fixed status documents
+# (tests/conf/status-*.json -> status-*.out), and the daemon verbs' argument
+# errors (exit 2) and "not running" (exit 3).
+check_PROGRAMS += tests/check_status
+TESTS += tests/check_status tests/poolctl-ctl.sh
+tests_check_status_SOURCES = tests/check_status.c
+tests_check_status_CFLAGS = $(TEST_CFLAGS) $(JSONC_CFLAGS)
+tests_check_status_LDADD = $(TEST_LIBS) $(JSONC_LIBS)
+dist_noinst_SCRIPTS += tests/poolctl-ctl.sh
+EXTRA_DIST += \
+	tests/conf/status-cgroupfs.json tests/conf/status-cgroupfs.out \
+	tests/conf/status-warnings.json tests/conf/status-warnings.out

@@ -1,10 +1,14 @@
 # daemon/daemon.mk: included by the top-level Makefile.am (paths relative to the top).
-# poold's main. For now it only checks the configuration (--check-config),
-# through client/checkcmd.c in libpoolcore, the same path as `poolctl check`.
+# poold: a small main (daemon/poold.c) over the manager (daemon/manager.c:
+# config, budget, cgroup driver, control verbs, signals, stats on sd-event).
+# --check-config goes through client/checkcmd.c, the same path as
+# `poolctl check`.
+
+libpoolcore_la_SOURCES += daemon/manager.c daemon/manager.h
 
 sbin_PROGRAMS += poold
 poold_SOURCES = daemon/poold.c
-poold_CFLAGS = $(AM_CFLAGS)
-poold_LDADD = $(CORE_LIBS)
+poold_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
+poold_LDADD = $(CORE_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
 
 dist_man_MANS += man/poold.8

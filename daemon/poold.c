@@ -4,10 +4,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "checkcmd.h"
+#include "control.h"
 #include "log.h"
+#include "manager.h"
 
 /* Everything the command line sets; main() acts on it after parsing, so a
  * new option is one field, one getopt case and one line of --help. */
@@ -16,6 +20,7 @@ typedef struct Args {
         bool check_config;
         bool json;
         bool quiet;
+        const char *socket_path; /* NULL: the default (or socket activation) */
 } Args;
 
 static void help(FILE *out) {
@@ -29,11 +34,15 @@ static void help(FILE *out) {
                 "                      budget and exit: 0 valid, 1 invalid, 2 usage\n"
                 "      --json          with --check-config: one JSON document\n"
                 "  -q, --quiet         with --check-config: print errors only (for ExecStartPre=)\n"
+                "      --socket PATH   control socket (default: %s)\n"
                 "  -h, --help          show this help\n"
                 "      --version       show the version\n"
                 "\n"
+                "Without --check-config, runs the daemon in the foreground (SIGHUP reloads,\n"
+                "SIGTERM stops and leaves the pools' limits in force).\n"
+                "\n"
                 "See poold(8).\n",
-                POOLD_CONFIG_PATH);
+                POOLD_CONFIG_PATH, CONTROL_SOCKET_PATH);
 }
 
 /* Returns 1 to go on, 0 to exit successfully (--help, --version), or
@@ -43,12 +52,14 @@ static int parse_argv(int argc, char *argv[], Args *args) {
                 ARG_VERSION = 0x100,
                 ARG_CHECK_CONFIG,
                 ARG_JSON,
+                ARG_SOCKET,
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "quiet", no_argument, NULL, 'q' },
+                { "socket", required_argument, NULL, ARG_SOCKET },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
@@ -68,6 +79,9 @@ static int parse_argv(int argc, char *argv[], Args *args) {
                         break;
                 case 'q':
                         args->quiet = true;
+                        break;
+                case ARG_SOCKET:
+                        args->socket_path = optarg;
                         break;
                 case 'h':
                         help(stdout);
@@ -119,6 +133,26 @@ int main(int argc, char *argv[]) {
                 return checkcmd_run(&o, stdout, stderr);
         }
 
-        log_error("running as a daemon is not implemented yet; only --check-config works");
-        return EXIT_FAILURE;
+        ManagerOptions mo = {
+                .config_path = args.config_path,
+                .socket_path = args.socket_path,
+        };
+        _cleanup_(manager_freep) Manager *m = NULL;
+        r = manager_new(&mo, &m);
+        if (r < 0) {
+                log_error_errno(r, "cannot start");
+                return EXIT_FAILURE;
+        }
+        r = manager_start(m);
+        if (r < 0) {
+                /* manager_start() has said why. */
+                (void) sd_notifyf(false, "STATUS=failed to start: %s\nERRNO=%d", strerror(-r), -r);
+                return EXIT_FAILURE;
+        }
+        r = sd_event_loop(manager_get_event(m));
+        if (r < 0) {
+                log_error_errno(r, "event loop failed");
+                return EXIT_FAILURE;
+        }
+        return 0;
 }
