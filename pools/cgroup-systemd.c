@@ -141,13 +141,15 @@ static int job_result_to_errno(const char *result) {
         return -EREMOTEIO; /* "failed", "invalid", "unsupported", "once" */
 }
 
-static int get_unit_path(SystemdDriver *s, const char *unit, char **ret) {
+/* GetUnit (METHOD "GetUnit": loaded units only) or LoadUnit (loads a unit
+ * file first): the object path of UNIT. Returns 0, -ENOENT, or -errno. */
+static int unit_path(SystemdDriver *s, const char *method, const char *unit, char **ret) {
         _cleanup_bus_error_ sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_bus_message_ sd_bus_message *reply = NULL;
-        int r = sd_bus_call_method(s->bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", unit);
+        int r = sd_bus_call_method(s->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &e, &reply, "s", unit);
         if (r < 0) {
                 if (r != -ENOENT)
-                        call_failed(r, &e, "GetUnit", unit);
+                        call_failed(r, &e, method, unit);
                 return r;
         }
         const char *path;
@@ -155,6 +157,10 @@ static int get_unit_path(SystemdDriver *s, const char *unit, char **ret) {
         if (r < 0)
                 return r;
         return (*ret = strdup(path)) ? 0 : -ENOMEM;
+}
+
+static int get_unit_path(SystemdDriver *s, const char *unit, char **ret) {
+        return unit_path(s, "GetUnit", unit, ret);
 }
 
 static int get_unit_string(SystemdDriver *s, const char *unit_path, const char *iface, const char *prop, char **ret) {
@@ -329,7 +335,10 @@ static int append_slice_transient(sd_bus_message *m, const void *userdata) {
  * (it realizes cgroups before it answers the next call). */
 static int ensure_active(SystemdDriver *s, const char *unit) {
         _cleanup_free_ char *path = NULL, *state = NULL;
-        int r = get_unit_path(s, unit, &path);
+        /* LoadUnit, not GetUnit: a unit that has a file but was never
+         * started is unloaded again by systemd's garbage collection right
+         * after SetUnitProperties (measured: GetUnit said NoSuchUnit). */
+        int r = unit_path(s, "LoadUnit", unit, &path);
         if (r < 0)
                 return r;
         r = get_unit_string(s, path, SD_UNIT, "ActiveState", &state);

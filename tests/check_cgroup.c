@@ -662,7 +662,8 @@ static int fake_manager(sd_bus_message *m, void *userdata, sd_bus_error *e) {
                         u->runtime = runtime;
                         r = sd_bus_reply_method_return(m, NULL);
                 }
-        } else if (sd_bus_message_is_method_call(m, "org.freedesktop.systemd1.Manager", "GetUnit")) {
+        } else if (sd_bus_message_is_method_call(m, "org.freedesktop.systemd1.Manager", "GetUnit") ||
+                   sd_bus_message_is_method_call(m, "org.freedesktop.systemd1.Manager", "LoadUnit")) {
                 const char *name;
                 r = sd_bus_message_read(m, "s", &name);
                 FakeUnit *u = r >= 0 ? fake_find(name) : NULL;

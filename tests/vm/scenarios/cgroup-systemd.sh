@@ -7,7 +7,8 @@
 # (SetUnitProperties) shows at once; `systemctl daemon-reload` keeps every
 # value; a two-thread process attached to a pool lands, whole, in
 # poold.slice/poold-data.slice/poold-data-PID.scope; applying again
-# re-adopts the slices (no new ones; the member stays); a reserve tied to a
+# re-adopts the slices (no new ones; the member stays); a pool slice with a
+# unit file gets runtime properties that win over it; a reserve tied to a
 # unit is measured and protected (MemoryMin). Uses the build tree's cgtool.
 
 tool=$VMTEST_BUILDDIR/tests/cgtool
@@ -137,7 +138,29 @@ vm_run systemctl daemon-reload
 vm_assert_file_content $D/memory.high 83886080
 vm_assert_file_content /proc/$holder/cgroup "0::/poold.slice/poold-data.slice/$scope"
 
-# 8. A reserve tied to a unit: measured where systemd put it, protected
+# 8. A pool slice that has a unit file (an operator's, or one shipped):
+# StartTransientUnit is refused (UnitExists), so the driver sets runtime
+# properties on it and starts it; they win over the file and survive
+# daemon-reload.
+cat >/run/systemd/system/poold-filed.slice <<'UNIT'
+[Slice]
+MemoryMax=100M
+UNIT
+vm_run systemctl daemon-reload
+cg apply filed 0 50M 200M || vm_fail "apply filed"
+F=$P/poold-filed.slice
+vm_assert_eq "$(systemctl show -P Transient poold-filed.slice)" no "poold-filed.slice is from a file"
+vm_assert_eq "$(systemctl is-active poold-filed.slice)" active "poold-filed.slice"
+vm_assert_file_content $F/memory.max 209715200
+vm_assert_file_content $F/memory.high 52428800
+vm_run systemctl daemon-reload
+vm_assert_file_content $F/memory.max 209715200
+vm_assert_eq "$(cg list | tr '\n' ' ')" "data filed kv " "list"
+vm_run systemctl stop poold-filed.slice
+rm /run/systemd/system/poold-filed.slice
+rm -rf /run/systemd/system.control/poold-filed.slice.d
+
+# 9. A reserve tied to a unit: measured where systemd put it, protected
 # with MemoryMin (also when named by its cgroup), kept over daemon-reload.
 vm_run systemd-run --unit=poold-model-test --slice=system.slice sleep 600
 vm_wait_for 10 "poold-model-test.service active" systemctl is-active poold-model-test.service
