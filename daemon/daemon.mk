@@ -12,3 +12,7 @@ poold_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(JSONC_CFLAGS)
 poold_LDADD = $(CORE_LIBS) $(LIBSYSTEMD_LIBS) $(JSONC_LIBS)
 
 dist_man_MANS += man/poold.8
+
+# poold on this host's real cgroup v1 hierarchy (skips elsewhere).
+TESTS += tests/host/poold-cgroupfs.sh
+EXTRA_DIST += tests/host/poold-cgroupfs.sh

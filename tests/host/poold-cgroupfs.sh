@@ -1,0 +1,185 @@
+#!/bin/sh
+# Host integration: poold itself on this machine's real cgroup v1 memory
+# hierarchy with the cgroupfs driver, driven through poolctl. Under a
+# test-only subtree <mount>/poold-test-PID (CgroupRoot=), with the control
+# socket in a temporary directory: start, limits in the kernel, run/set,
+# a bad reload keeping the old config, SIGTERM leaving limits and members,
+# a restart re-adopting them (a pool dropped from the config stays as an
+# orphan), and an unprivileged user reading but not changing. Removes
+# everything again, also on failure.
+# Skips (77) when not root or when memory is not on a v1 hierarchy.
+
+set -u
+srcdir=${srcdir:-$(dirname "$0")/../..}
+. "$srcdir/tests/host/lib-cgroup.sh"
+CGTOOL=${CGTOOL:-./tests/cgtool}
+POOLD=${POOLD:-./poold}
+POOLCTL=${POOLCTL:-./poolctl}
+
+if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: not root (cgroups cannot be made)"
+        exit 77
+fi
+info=$("$CGTOOL" detect) || { echo "SKIP: no cgroup memory hierarchy"; exit 77; }
+if [ "$(echo "$info" | kv memory_version)" != 1 ]; then
+        echo "SKIP: the memory controller is not on cgroup v1 here (tests/vm/scenarios/poold-systemd.sh covers v2)"
+        exit 77
+fi
+MNT=$(echo "$info" | kv memory_mount)
+ROOT="$MNT/poold-test-$$"
+POOLS="$ROOT/poold"
+TMP=$(mktemp -d /tmp/poold-test.XXXXXX) || exit 1
+# nobody must reach the socket (0666) through the directory.
+chmod 755 "$TMP"
+SOCK="$TMP/control.sock"
+CONF="$TMP/poold.conf"
+DAEMON=""
+RUNNER=""
+
+members() { cat "$POOLS/$1/cgroup.procs" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
+
+cleanup() {
+        [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+        for d in "$POOLS"/*/; do
+                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do
+                        kill -9 "$p" 2>/dev/null
+                done
+        done
+        [ -n "$RUNNER" ] && wait "$RUNNER" 2>/dev/null
+        for try in 1 2 3 4 5; do
+                for d in "$POOLS"/*/ "$POOLS" "$ROOT"; do
+                        [ -d "$d" ] && rmdir "$d" 2>/dev/null
+                done
+                [ -d "$ROOT" ] || break
+                sleep 0.2
+        done
+        [ -d "$ROOT" ] && echo "WARNING: could not remove $ROOT" >&2
+        [ -f "$TMP/poold.log" ] && sed 's/^/poold: /' "$TMP/poold.log"
+        rm -rf "$TMP"
+}
+trap 'cleanup; exit 1' INT TERM
+trap 'cleanup' EXIT
+
+write_conf() { # with or without the kv pool
+        cat >"$CONF" <<EOC
+[Host]
+Total=4G
+Slack=10%
+CgroupDriver=cgroupfs
+CgroupRoot=$ROOT
+
+[Reserve os]
+Size=1G
+
+[Pool data]
+Min=512M
+Max=2G
+Weight=400
+EOC
+        [ "$1" = with-kv ] && cat >>"$CONF" <<EOC
+
+[Pool kv]
+Max=1G
+EOC
+        return 0
+}
+
+start_daemon() {
+        "$POOLD" -c "$CONF" --socket "$SOCK" >>"$TMP/poold.log" 2>&1 &
+        DAEMON=$!
+        for i in $(seq 50); do
+                "$POOLCTL" status --socket "$SOCK" >/dev/null 2>&1 && return 0
+                kill -0 "$DAEMON" 2>/dev/null || break
+                sleep 0.1
+        done
+        fail "poold did not start"
+        return 1
+}
+
+mkdir "$ROOT" || exit 1
+write_conf with-kv
+start_daemon || exit 1
+
+# --- start: the pools exist with the budget's limits ---
+# poolable = 4G - 1G - 10% of 4G = 2791728743; data: target = Max = 2G; the
+# v1 kernel rounds limits down to pages.
+js=$("$POOLCTL" status --json --socket "$SOCK") || fail "status --json"
+check_eq "status lists data" "$(echo "$js" | grep -c '"name": "data"')" 1
+check_eq "status lists kv" "$(echo "$js" | grep -c '"name": "kv"')" 1
+check_eq "status driver" "$(echo "$js" | grep -c '"driver": "cgroupfs"')" 1
+check_file "$POOLS/memory.limit_in_bytes" $((2791728743 / 4096 * 4096))
+check_file "$POOLS/data/memory.limit_in_bytes" 2147483648
+check_file "$POOLS/data/memory.soft_limit_in_bytes" 2147483648
+check_file "$POOLS/kv/memory.limit_in_bytes" 1073741824
+
+# --- run: the command lands in the pool, poolctl returns its status ---
+"$POOLCTL" run --socket "$SOCK" --pool data -- sleep 300 &
+RUNNER=$!
+for i in $(seq 50); do
+        [ -n "$(members data)" ] && break
+        sleep 0.1
+done
+MEMBER=$(members data)
+check_eq "one member in data" "$(echo "$MEMBER" | wc -w)" 1
+check_eq "the member is the command" "$(cat /proc/"$MEMBER"/comm 2>/dev/null)" sleep
+"$POOLCTL" run --socket "$SOCK" --pool data -- sh -c 'exit 7'
+check_eq "run returns the command's exit status" $? 7
+"$POOLCTL" run --socket "$SOCK" --pool nosuch -- true 2>/dev/null
+check_eq "run into a missing pool" $? 1
+st=$("$POOLCTL" status --socket "$SOCK")
+check_eq "status table shows the member" "$(echo "$st" | awk '$1 == "data" { print $9 }')" 1
+
+# --- set: runtime limits, checked against the budget ---
+check_ok "set data max 1G" "$POOLCTL" set --socket "$SOCK" --pool data max 1G
+check_file "$POOLS/data/memory.limit_in_bytes" 1073741824
+"$POOLCTL" set --socket "$SOCK" --pool data min 3G 2>/dev/null
+check_eq "set min above poolable is refused" $? 1
+check_file "$POOLS/data/memory.limit_in_bytes" 1073741824
+check_ok "set data target 768M" "$POOLCTL" set --socket "$SOCK" --pool data target 768M
+check_file "$POOLS/data/memory.soft_limit_in_bytes" 805306368
+
+# --- unprivileged: read yes, change no ---
+runuser -u nobody -- "$POOLCTL" status --socket "$SOCK" >/dev/null 2>&1
+check_eq "nobody: status" $? 0
+runuser -u nobody -- "$POOLCTL" set --socket "$SOCK" --pool data max 2G 2>/dev/null
+check_eq "nobody: set" $? 4
+runuser -u nobody -- "$POOLCTL" reload --socket "$SOCK" 2>/dev/null
+check_eq "nobody: reload" $? 4
+check_file "$POOLS/data/memory.limit_in_bytes" 1073741824
+
+# --- a bad config on SIGHUP and on `poolctl reload` keeps the running one ---
+cp "$CONF" "$TMP/good.conf"
+printf '\n[Pool broken]\nMin=10Q\n' >>"$CONF"
+kill -HUP "$DAEMON"
+sleep 1
+js=$("$POOLCTL" status --json --socket "$SOCK")
+check_eq "status says the reload failed" "$(echo "$js" | grep -c '"last_reload_error": ".*10Q')" 1
+check_eq "status still lists data after a bad reload" "$(echo "$js" | grep -c '"name": "data"')" 1
+check_eq "no pool broken" "$(echo "$js" | grep -c '"name": "broken"')" 0
+check_file "$POOLS/data/memory.limit_in_bytes" 1073741824
+"$POOLCTL" reload --socket "$SOCK" 2>"$TMP/reload.err"
+check_eq "poolctl reload of a bad config" $? 1
+check_eq "reload error names the line" "$(grep -c 'poold.conf:.*Min=' "$TMP/reload.err")" 1
+"$POOLCTL" status --socket "$SOCK" | grep -q '^Last reload failed' || fail "status table does not show the reload error"
+kill -0 "$DAEMON" 2>/dev/null || fail "poold died on a bad reload"
+
+# --- SIGTERM: limits and members stay ---
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+check_eq "poold exits 0 on SIGTERM" $? 0
+DAEMON=""
+check_file "$POOLS/data/memory.limit_in_bytes" 1073741824
+check_eq "member still in data after stop" "$(members data)" "$MEMBER"
+kill -0 "$MEMBER" 2>/dev/null || fail "member died with poold"
+
+# --- restart without kv: data re-adopted with the config's limits, kv orphaned ---
+write_conf without-kv
+start_daemon || exit 1
+check_file "$POOLS/data/memory.limit_in_bytes" 2147483648
+check_eq "member still in data after restart" "$(members data)" "$MEMBER"
+check_file "$POOLS/kv/memory.limit_in_bytes" 1073741824
+js=$("$POOLCTL" status --json --socket "$SOCK")
+check_eq "kv reported as orphaned" "$(echo "$js" | grep -c 'pool kv is not configured (orphaned)')" 1
+check_eq "data counts its member" "$(echo "$js" | grep -c '"members": 1')" 1
+
+exit $FAILED
