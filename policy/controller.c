@@ -339,6 +339,26 @@ int controller_set_budget(Controller *ctl, const Config *cfg, const Budget *b) {
         return 0;
 }
 
+static bool pool_can_shrink(const CtlPool *p) {
+        return p->kind != POOL_KIND_FIXED && p->stage != POLICY_STAGE_SHRINKING_COOPERATIVE &&
+               p->stage != POLICY_STAGE_SHRINKING_FORCED;
+}
+
+int controller_adopt_target(Controller *ctl, size_t i, uint64_t target) {
+        if (i >= ctl->n_pools)
+                return -ERANGE;
+
+        CtlPool *p = &ctl->pools[i];
+        if (!pool_can_shrink(p))
+                return -EBUSY;
+        p->target = MAX(MIN(target, p->planned), p->min);
+        p->stage = p->target < p->planned ? POLICY_STAGE_HOLDING : POLICY_STAGE_STEADY;
+        p->stage_since = ctl->now;
+        /* Held down by an earlier poold: the same episode, not a new one. */
+        p->in_episode = p->target < p->planned;
+        return 0;
+}
+
 int controller_set_conf(Controller *ctl, const PolicyConf *conf) {
         Diag diag = {};
         int r;
@@ -455,11 +475,6 @@ _printf_(5, 6) static PolicyAction *emit(Tick *t, PolicyActionType type, size_t 
 /* The pool's usage for decisions: unknown counts as full (at its target). */
 static uint64_t pool_usage(const CtlPool *p) {
         return p->usage == POLICY_UNKNOWN ? p->target : p->usage;
-}
-
-static bool pool_can_shrink(const CtlPool *p) {
-        return p->kind != POOL_KIND_FIXED && p->stage != POLICY_STAGE_SHRINKING_COOPERATIVE &&
-               p->stage != POLICY_STAGE_SHRINKING_FORCED;
 }
 
 /* memory.events: report what says the pool hit its own hard limit (max,
@@ -1009,7 +1024,7 @@ int controller_tick(Controller *ctl, const PolicyInput *in, PolicyOutput *ret) {
 
         /* The ladder: one step per call, then re-measure. */
         if (!busy && (t.sig.deficit > 0 || t.sig.plan_excess > 0)) {
-                char cause[POLICY_REASON_MAX];
+                char cause[POLICY_REASON_MAX / 2]; /* room for the step's own words in the reason */
                 size_t n = 0;
 
                 if (t.sig.mem_deficit > 0)

@@ -271,6 +271,14 @@ static inline void controller_freep(Controller **ctl) {
  * Returns 0, -EINVAL (B does not match CFG), -ENOMEM. */
 int controller_set_budget(Controller *ctl, const Config *cfg, const Budget *b);
 
+/* Adopts a target found in force at start (poold restarted while pools
+ * were shrunk: the memory.high / MemoryHigh it reads back), so a restart
+ * neither forgets a shrink nor undoes it at once: the pool holds at
+ * TARGET (clamped to its Min and plan) and grows back as after pressure.
+ * Returns 0, -ERANGE for an index past the pools, -EBUSY for a fixed pool
+ * or one being shrunk. */
+int controller_adopt_target(Controller *ctl, size_t i, uint64_t target);
+
 /* Replaces the policy settings (reload, or the PSI window actually used).
  * Returns 0 or -EINVAL (CONF invalid; nothing changes). */
 int controller_set_conf(Controller *ctl, const PolicyConf *conf);

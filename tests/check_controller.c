@@ -1107,6 +1107,39 @@ START_TEST(test_reload_by_name) {
 }
 END_TEST
 
+/* poold restarted while a pool was shrunk: the target read back is
+ * adopted and grows back after the hold, not at once. */
+START_TEST(test_adopt_target) {
+        Sim s;
+
+        sim_init(&s, 64 * G, 4 * G);
+        size_t a = sim_pool(&s, "a", POOL_KIND_CACHE, 0, 2 * G, 20 * G);
+        size_t f = sim_pool(&s, "f", POOL_KIND_FIXED, 0, 0, 4 * G);
+        s.now = 5 * SEC;
+        sim_start(&s);
+        ck_assert_int_eq(controller_adopt_target(s.ctl, a, 8 * G), 0);
+        ck_assert_int_eq(controller_adopt_target(s.ctl, f, 1 * G), -EBUSY);
+        ck_assert_int_eq(controller_adopt_target(s.ctl, 2, 1 * G), -ERANGE);
+        ck_assert_uint_eq(sim_target(&s, a), 8 * G);
+        ck_assert_int_eq(sim_stage(&s, a), POLICY_STAGE_HOLDING);
+        s.p[a].high = s.p[a].usage = s.p[a].last_target = 8 * G;
+
+        sim_run_until(&s, 30 * SEC);
+        ck_assert_uint_eq(sim_target(&s, a), 8 * G); /* holding */
+        sim_run_until(&s, 5 * MIN_);
+        ck_assert_uint_eq(sim_target(&s, a), 20 * G);
+        ck_assert_uint_ge(s.p[a].first_grow_at, 35 * SEC);
+
+        /* clamped to [Min, plan] */
+        ck_assert_int_eq(controller_adopt_target(s.ctl, a, 1), 0);
+        ck_assert_uint_eq(sim_target(&s, a), 2 * G);
+        ck_assert_int_eq(controller_adopt_target(s.ctl, a, 100 * G), 0);
+        ck_assert_uint_eq(sim_target(&s, a), 20 * G);
+        ck_assert_int_eq(sim_stage(&s, a), POLICY_STAGE_STEADY);
+        sim_done(&s);
+}
+END_TEST
+
 static Suite *controller_suite(void) {
         Suite *s = suite_create("controller");
         TCase *tc = tcase_create("controller");
@@ -1131,6 +1164,7 @@ static Suite *controller_suite(void) {
         tcase_add_test(tc, test_pool_psi_attribution);
         tcase_add_test(tc, test_memtotal_changes);
         tcase_add_test(tc, test_reload_by_name);
+        tcase_add_test(tc, test_adopt_target);
         suite_add_tcase(s, tc);
         return s;
 }
