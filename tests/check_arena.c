@@ -397,6 +397,36 @@ START_TEST(test_max_enomem) {
 }
 END_TEST
 
+START_TEST(test_failures_at_max_bounded) {
+        /* At Max, every failed allocation made jemalloc map a fresh chunk
+         * (up to 8 MiB) it could not commit and keep it as retained address
+         * space: 500 failures were 4 GiB. The hooks cap it. */
+        Pool *p = open_standalone("atmax", 16 * M, 0, 0);
+        void *v[1024];
+        size_t n = 0;
+        while (n < ELEMENTSOF(v) && (v[n] = pool_malloc(p, 64 * K)))
+                n++;
+        ck_assert_uint_lt(n, ELEMENTSOF(v));
+        for (int i = 0; i < 500; i++) {
+                ck_assert_ptr_null(pool_malloc(p, 64 * K));
+                ck_assert_ptr_null(pool_malloc(p, 1 * M));
+        }
+        PoolStats s;
+        ck_assert_int_eq(pool_stats(p, &s), 0);
+        uint64_t limit = arena_reserve_limit(16 * M);
+        ck_assert_uint_le(atomic_load(&p->hooks->reserved), limit);
+        ck_assert_uint_le(s.retained + s.mapped, limit);
+        ck_assert_uint_le(s.charged, 16 * M);
+        for (size_t i = 0; i < n; i++)
+                pool_free(p, v[i]);
+        /* Still usable after all that. */
+        void *a = pool_malloc(p, 8 * M);
+        ck_assert_ptr_nonnull(a);
+        pool_free(p, a);
+        pool_close(p);
+}
+END_TEST
+
 /* --- shrinking --- */
 
 typedef struct Blocks {
@@ -660,6 +690,7 @@ int main(void) {
         tcase_add_test(tc, test_alloc_from_own_arena);
         tcase_add_test(tc, test_charge_is_mapped);
         tcase_add_test(tc, test_max_enomem);
+        tcase_add_test(tc, test_failures_at_max_bounded);
         tcase_add_test(tc, test_shrink_rss_falls);
         tcase_add_test(tc, test_commit_over_target_pending);
         tcase_add_test(tc, test_shrink_thread);
