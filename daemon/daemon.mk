@@ -16,3 +16,9 @@ dist_man_MANS += man/poold.8
 # poold on this host's real cgroup v1 hierarchy (skips elsewhere).
 TESTS += tests/host/poold-cgroupfs.sh
 EXTRA_DIST += tests/host/poold-cgroupfs.sh
+
+check_PROGRAMS += tests/check_manager
+TESTS += tests/check_manager
+tests_check_manager_SOURCES = tests/check_manager.c
+tests_check_manager_CFLAGS = $(TEST_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_check_manager_LDADD = $(TEST_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)

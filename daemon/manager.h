@@ -17,6 +17,7 @@
  * controller_tick() and apply the targets it returns. */
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
