@@ -32,3 +32,27 @@ poolconfdir = $(sysconfdir)/poold
 dist_poolconf_DATA = conf/poold.conf
 poolexamplesdir = $(docdir)/examples
 dist_poolexamples_DATA = conf/examples/512g-host.conf conf/examples/numa.conf
+
+# libFuzzer target for the config parser, validation and budget
+# (configure --enable-fuzzing with CC=clang). The model's sources are built
+# into it with the fuzzer's coverage instrumentation; libpoolcore is not.
+EXTRA_DIST += tests/fuzz/corpus_config/default.conf tests/fuzz/corpus_config/512g-host.conf \
+	tests/fuzz/corpus_config/512g-refused.conf tests/fuzz/corpus_config/numa.conf \
+	tests/fuzz/corpus_config/numa-bind.conf tests/fuzz/corpus_config/errors.conf \
+	tests/fuzz/corpus_config/bom-crlf.conf
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_config
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
+	pools/size.c pools/nodeset.c pools/config.c pools/budget.c pools/diag.c pools/log.c
+tests_fuzz_fuzz_config_CFLAGS = -std=c11 $(WARN_CFLAGS) $(INIH_CFLAGS) -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+tests_fuzz_fuzz_config_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_config_LDADD = $(INIH_LIBS)
+endif
+
+# Benchmark of the budget engine (results in bench/RESULTS.md).
+noinst_PROGRAMS += bench/bench_budget
+bench_bench_budget_SOURCES = bench/bench_budget.c
+bench_bench_budget_LDADD = $(CORE_LIBS)
+
+dist_man_MANS += man/poold.conf.5
