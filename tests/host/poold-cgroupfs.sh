@@ -36,7 +36,7 @@ CONF="$TMP/poold.conf"
 DAEMON=""
 RUNNER=""
 
-members() { cat "$POOLS/$1/cgroup.procs" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
+members() { tr '\n' ' ' 2>/dev/null <"$POOLS/$1/cgroup.procs" | sed 's/ $//'; }
 
 cleanup() {
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
@@ -46,7 +46,7 @@ cleanup() {
                 done
         done
         [ -n "$RUNNER" ] && wait "$RUNNER" 2>/dev/null
-        for try in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
                 for d in "$POOLS"/*/ "$POOLS" "$ROOT"; do
                         [ -d "$d" ] && rmdir "$d" 2>/dev/null
                 done
@@ -87,7 +87,7 @@ EOC
 start_daemon() {
         "$POOLD" -c "$CONF" --socket "$SOCK" >>"$TMP/poold.log" 2>&1 &
         DAEMON=$!
-        for i in $(seq 50); do
+        for _ in $(seq 50); do
                 "$POOLCTL" status --socket "$SOCK" >/dev/null 2>&1 && return 0
                 kill -0 "$DAEMON" 2>/dev/null || break
                 sleep 0.1
@@ -115,7 +115,7 @@ check_file "$POOLS/kv/memory.limit_in_bytes" 1073741824
 # --- run: the command lands in the pool, poolctl returns its status ---
 "$POOLCTL" run --socket "$SOCK" --pool data -- sleep 300 &
 RUNNER=$!
-for i in $(seq 50); do
+for _ in $(seq 50); do
         [ -n "$(members data)" ] && break
         sleep 0.1
 done
@@ -151,8 +151,12 @@ check_file "$POOLS/data/memory.limit_in_bytes" 1073741824
 cp "$CONF" "$TMP/good.conf"
 printf '\n[Pool broken]\nMin=10Q\n' >>"$CONF"
 kill -HUP "$DAEMON"
-sleep 1
-js=$("$POOLCTL" status --json --socket "$SOCK")
+# The signal and the next request race on the loop: wait for the verdict.
+for _ in $(seq 100); do
+        js=$("$POOLCTL" status --json --socket "$SOCK")
+        echo "$js" | grep -q '"last_reload_error": "' && break
+        sleep 0.1
+done
 check_eq "status says the reload failed" "$(echo "$js" | grep -c '"last_reload_error": ".*10Q')" 1
 check_eq "status still lists data after a bad reload" "$(echo "$js" | grep -c '"name": "data"')" 1
 check_eq "no pool broken" "$(echo "$js" | grep -c '"name": "broken"')" 0
@@ -182,4 +186,4 @@ js=$("$POOLCTL" status --json --socket "$SOCK")
 check_eq "kv reported as orphaned" "$(echo "$js" | grep -c 'pool kv is not configured (orphaned)')" 1
 check_eq "data counts its member" "$(echo "$js" | grep -c '"members": 1')" 1
 
-exit $FAILED
+exit "$FAILED"

@@ -95,7 +95,9 @@ grep -qx "$member" /sys/fs/cgroup/$P/poold-data.slice/*/cgroup.procs || vm_fail 
 
 printf '\n[Pool broken]\nMin=10Q\n' >>"$conf"
 vm_run systemctl reload poold
-sleep 1
+# ExecReload= only sends SIGHUP: wait for poold's verdict.
+vm_wait_for 20 "status reports the failed reload" \
+	bash -c "'$poolctl' status --json | grep -q '\"last_reload_error\": \"'"
 vm_assert_eq "$(systemctl is-active poold)" active "active after a bad reload"
 "$poolctl" status --json >"$VMTEST_TMPDIR/status.json"
 grep -q '"last_reload_error": ".*10Q' "$VMTEST_TMPDIR/status.json" || vm_fail "status does not say why the reload failed"
