@@ -7,6 +7,8 @@
  *   sync    pool_set_target() + pool_poll() on the calling thread
  *   thread  pool_set_target() with POOL_OPEN_SHRINK_THREAD: until the
  *           library's thread reports the shrink done (stats polled)
+ *   floor   no pool: munmap() of SIZE of touched anonymous memory, what
+ *           the kernel alone needs to take the pages back on this machine
  * RSS (/proc/self/statm) before and after. Median over ROUNDS fills.
  *
  *   bench/bench_shrink [ROUNDS] [SIZE_MIB] [TARGET_MIB]   (defaults 5 1024 1)
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,6 +137,22 @@ out:
         return r;
 }
 
+static int floor_round(uint64_t size, Round *ret) {
+        char *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+                return -errno;
+        uint64_t t0 = now_ns();
+        for (uint64_t i = 0; i < size; i += 4096)
+                ((volatile char *) m)[i] = 1;
+        ret->fill_ns = now_ns() - t0;
+        ret->rss_before = rss_bytes();
+        t0 = now_ns();
+        munmap(m, size);
+        ret->shrink_ns = now_ns() - t0;
+        ret->rss_after = rss_bytes();
+        return 0;
+}
+
 static unsigned long arg(int argc, char **argv, int i, unsigned long def, unsigned long max) {
         if (argc <= i)
                 return def;
@@ -157,12 +176,13 @@ int main(int argc, char **argv) {
         printf("%-7s %9s %11s %11s %11s %11s %11s\n", "mode", "fill ms", "shrink ms", "RSS before", "RSS after",
                "charged aft", "evicted");
 
-        for (int threaded = 0; threaded <= 1; threaded++) {
+        for (int mode = 0; mode <= 2; mode++) {
+                bool threaded = mode == 1;
                 uint64_t fill[MAX_ROUNDS], shrink[MAX_ROUNDS], before[MAX_ROUNDS], after[MAX_ROUNDS],
                         charged[MAX_ROUNDS], evicted[MAX_ROUNDS];
                 for (unsigned i = 0; i < rounds; i++) {
                         Round x = {};
-                        int r = one_round(threaded, size, target, &x);
+                        int r = mode == 2 ? floor_round(size, &x) : one_round(threaded, size, target, &x);
                         if (r < 0) {
                                 fprintf(stderr, "bench_shrink: round %u: %s\n", i, strerror(-r));
                                 return 1;
@@ -174,7 +194,7 @@ int main(int argc, char **argv) {
                         charged[i] = x.charged_after;
                         evicted[i] = x.evicted;
                 }
-                printf("%-7s %9.1f %11.2f %9.1f M %9.1f M %9.1f M %9.1f M\n", threaded ? "thread" : "sync",
+                printf("%-7s %9.1f %11.2f %9.1f M %9.1f M %9.1f M %9.1f M\n", mode == 2 ? "floor" : threaded ? "thread" : "sync",
                        (double) median(fill, rounds) / 1e6, (double) median(shrink, rounds) / 1e6,
                        (double) median(before, rounds) / MIB, (double) median(after, rounds) / MIB,
                        (double) median(charged, rounds) / MIB, (double) median(evicted, rounds) / MIB);

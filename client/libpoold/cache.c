@@ -21,9 +21,14 @@
  * cache at Max is the normal state of a cache. */
 #define CACHE_ROOM_MIN (UINT64_C(256) << 10)
 #define CACHE_BUCKETS_MIN 64
+/* Bytes evicted per lock hold: 64 entries of 4 KiB. */
+#define CACHE_EVICT_BATCH (UINT64_C(256) << 10)
 
 typedef struct CacheEntry {
-        struct CacheEntry *hnext; /* bucket chain */
+        struct CacheEntry *hnext; /* bucket chain; the eviction list once out of the table */
+        struct CacheEntry **hlink; /* what points at this entry in its chain: O(1) unlink
+                                    * without reading the other entries (each may be a
+                                    * page of its own: a TLB miss apiece) */
         struct CacheEntry *prev;  /* LRU, towards the head (more recent) */
         struct CacheEntry *next;  /* LRU, towards the tail (less recent) */
         uint64_t hash;
@@ -90,11 +95,22 @@ static CacheEntry **cache_find_link(PoolCache *c, uint64_t hash, const void *key
         return l;
 }
 
+/* Links E into a chain at L. */
+static void cache_link(CacheEntry **l, CacheEntry *e) {
+        e->hnext = *l;
+        if (e->hnext)
+                e->hnext->hlink = &e->hnext;
+        *l = e;
+        e->hlink = l;
+}
+
 /* Takes E out of the table and the list; the caller frees it unlocked. */
 static void cache_remove_locked(PoolCache *c, CacheEntry *e) {
-        CacheEntry **l = cache_find_link(c, e->hash, e->data, e->key_size);
-        *l = e->hnext;
+        *e->hlink = e->hnext;
+        if (e->hnext)
+                e->hnext->hlink = e->hlink;
         e->hnext = NULL;
+        e->hlink = NULL;
         cache_lru_unlink(c, e);
         c->n_entries--;
         c->bytes -= e->charge;
@@ -147,8 +163,7 @@ static void cache_grow_locked(PoolCache *c) {
         for (size_t i = 0; i < c->n_buckets; i++)
                 for (CacheEntry *e = c->buckets[i], *next; e; e = next) {
                         next = e->hnext;
-                        e->hnext = b[e->hash & (n - 1)];
-                        b[e->hash & (n - 1)] = e;
+                        cache_link(&b[e->hash & (n - 1)], e);
                 }
         pool_free(c->pool, c->buckets);
         c->bytes -= c->buckets_charge;
@@ -250,6 +265,7 @@ int pool_cache_put(PoolCache *c, const void *key, size_t key_size, const void *v
                 return -ENOMEM;
 
         e->hnext = e->prev = e->next = NULL;
+        e->hlink = NULL;
         e->hash = cache_hash(key, key_size);
         e->key_size = key_size;
         e->value_size = value_size;
@@ -267,7 +283,7 @@ int pool_cache_put(PoolCache *c, const void *key, size_t key_size, const void *v
                 cache_remove_locked(c, old);
                 l = cache_find_link(c, e->hash, key, key_size);
         }
-        *l = e;
+        cache_link(l, e);
         cache_lru_push_head(c, e);
         c->n_entries++;
         c->bytes += e->charge;
@@ -345,13 +361,21 @@ int pool_cache_delete(PoolCache *c, const void *key, size_t key_size) {
 }
 
 uint64_t pool_cache_evict(PoolCache *c, uint64_t bytes) {
-        uint64_t freed;
+        uint64_t freed = 0;
 
-        pthread_mutex_lock(&c->lock);
-        CacheEntry *list = cache_evict_locked(c, bytes, NULL, &freed);
-        pthread_mutex_unlock(&c->lock);
-
-        cache_free_list(c, list);
+        /* In batches: the lock is not held for a whole shrink (1 GiB is
+         * 262,144 entries), and an entry is freed while its header is
+         * still in the cache and TLB from being unlinked. */
+        while (freed < bytes) {
+                uint64_t n = 0;
+                pthread_mutex_lock(&c->lock);
+                CacheEntry *list = cache_evict_locked(c, MIN(bytes - freed, CACHE_EVICT_BATCH), NULL, &n);
+                pthread_mutex_unlock(&c->lock);
+                if (!list)
+                        break;
+                cache_free_list(c, list);
+                freed += n;
+        }
         return freed;
 }
 
