@@ -92,10 +92,11 @@ int cgroup_driver_apply_parent(CgroupDriver *d, uint64_t max_bytes);
  * cannot enforce here (see cgroup_driver_features()) are skipped with a debug
  * log. Empty mems after a list: systemd resets AllowedMemoryNodes; cgroupfs
  * writes the parent's current cpuset.mems.effective (v2 refuses to empty the
- * mems of a populated cgroup). Returns 0, -EINVAL (bad pool name), -EBUSY
- * (v1: max below usage), or
- * another -errno from systemd or the kernel; a cgroup this call created is
- * removed again when setting its limits fails. */
+ * mems of a populated cgroup). Returns 0, -EINVAL (bad pool name, or a value
+ * the kernel refuses, e.g. a node that does not exist), -EBUSY (v1: max below
+ * usage), or another -errno from systemd or the kernel; a cgroup this call
+ * created is removed again when setting its limits fails, one that existed
+ * keeps its members (and whichever limits were written before the refusal). */
 int cgroup_driver_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits *l);
 
 /* The pools that exist now (active poold-<pool>.slice units / directories
@@ -113,8 +114,9 @@ int cgroup_driver_pool_path(CgroupDriver *d, const char *pool, char **ret);
 
 /* Moves process PID (all its threads) into POOL. systemd: a transient scope
  * poold-<pool>-<pid>.scope inside poold-<pool>.slice; cgroupfs: the pool's
- * cgroup itself. Returns 0, -EINVAL (bad name or PID <= 0), -ENOENT (no such
- * pool, or its slice is not active: apply it first), -ESRCH (no such process), -EEXIST (systemd: that
+ * cgroup itself. Returns 0 (also when PID is in that scope already),
+ * -EINVAL (bad name or PID <= 0), -ENOENT (no such pool, or its slice is not
+ * started: apply it first), -ESRCH (no such process), -EEXIST (systemd: that
  * scope exists and does not hold PID), or another -errno. */
 int cgroup_driver_attach(CgroupDriver *d, const char *pool, pid_t pid);
 
@@ -122,15 +124,18 @@ int cgroup_driver_attach(CgroupDriver *d, const char *pool, pid_t pid);
  * CGROUP (a path relative to the memory hierarchy's root, "/" or not) is
  * non-NULL. */
 
-/* The directory to measure for such a reserve. Returns 0, -EINVAL (both or
- * neither given, or a bad path), -ENOENT (the unit is not loaded or has no
- * cgroup now), -EOPNOTSUPP (UNIT with the cgroupfs driver), or -errno. */
+/* The directory to measure for such a reserve (it need not exist for a
+ * CGROUP). Returns 0, -EINVAL (both or neither given, a bad path, or a unit
+ * type without a cgroup such as .target), -ENOENT (the unit is not loaded or
+ * has no cgroup now), -EOPNOTSUPP (UNIT with the cgroupfs driver), or -errno. */
 int cgroup_driver_reserve_path(CgroupDriver *d, const char *unit, const char *cgroup, char **ret);
 
-/* Protects such a reserve: MemoryMin (a unit, runtime property) or
- * memory.min (a cgroup) = MIN_BYTES. Returns 0, -EINVAL, -EOPNOTSUPP
- * (cgroup v1 has no memory.min; UNIT with the cgroupfs driver), -ENOENT, or
- * -errno. */
+/* Protects such a reserve: memory.min = MIN_BYTES. systemd: MemoryMin as a
+ * runtime property of the unit (for CGROUP: of the unit whose cgroup it is
+ * exactly; a cgroup that is no unit's is written directly). cgroupfs: the
+ * cgroup's memory.min. Returns 0, -EINVAL, -EOPNOTSUPP (cgroup v1 has no
+ * memory.min; UNIT with the cgroupfs driver), -ENOENT (unit not loaded,
+ * cgroup missing), or -errno. */
 int cgroup_driver_protect(CgroupDriver *d, const char *unit, const char *cgroup, uint64_t min_bytes);
 
 /* Returns true for a pool name this module accepts: [a-z][a-z0-9_]{0,31}.
