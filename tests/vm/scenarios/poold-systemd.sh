@@ -83,7 +83,9 @@ check_limits
 
 main=$(systemctl show -p MainPID --value poold)
 vm_run kill -9 "$main"
-vm_wait_for 20 "poold restarted after kill -9" \
+# TCG on a loaded host: a restart (1 s RestartSec, ExecStartPre, start)
+# took 4 s in one run and over 20 s in another.
+vm_wait_for 90 "poold restarted after kill -9" \
 	bash -c "[[ \$(systemctl show -p MainPID --value poold) != $main && \$(systemctl is-active poold) == active ]]"
 kill -0 "$member" || vm_fail "member died with poold's kill -9"
 check_limits
