@@ -41,8 +41,4 @@ EXTRA_DIST += \
 	tests/fixtures/cgroup-v1 \
 	tests/fixtures/cgroup-v2
 
-# VM scenarios (run by tests/vm/run-all, `make check-vm`): the systemd and
-# cgroupfs drivers on cgroup v2 under systemd.
-EXTRA_DIST += \
-	tests/vm/scenarios/cgroup-systemd.sh \
-	tests/vm/scenarios/cgroup-cgroupfs-v2.sh
+# The VM scenarios tests/vm/scenarios/cgroup-*.sh ship with tests/vm (vm.mk).

@@ -36,7 +36,7 @@ cleanup() {
         [ -d "$ROOT" ] || return 0
         # v1 refuses rmdir while tasks are inside: members are dead by now;
         # retry briefly for exiting tasks still being released.
-        for try in 1 2 3 4 5; do
+        for _ in 1 2 3 4 5; do
                 for d in "$POOLS"/*/ "$POOLS" "$ROOT"; do
                         [ -d "$d" ] && rmdir "$d" 2>/dev/null
                 done
@@ -83,13 +83,13 @@ check_eq "cgroup of $SLEEPER" "$(memory_cgroup_of "$SLEEPER")" "/poold-test-$$/p
 "$CGTOOL" hold 300 &
 THREADED=$!
 MEMBERS="$MEMBERS $THREADED"
-for i in $(seq 1 100); do
-        [ "$(ls "/proc/$THREADED/task" 2>/dev/null | wc -l)" -ge 2 ] && break
+for _ in $(seq 1 100); do
+        [ "$(find "/proc/$THREADED/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" -ge 2 ] && break
         sleep 0.1
 done
-check_eq "threads of $THREADED" "$(ls "/proc/$THREADED/task" | wc -l)" 2
+check_eq "threads of $THREADED" "$(find "/proc/$THREADED/task" -mindepth 1 -maxdepth 1 | wc -l)" 2
 check_ok "attach data $THREADED" cg attach data "$THREADED"
-for t in /proc/$THREADED/task/*; do
+for t in "/proc/$THREADED/task"/*; do
         check_eq "cgroup of thread ${t##*/}" \
                 "$(sed -n 's/^[0-9]*:memory://p' "$t/cgroup")" "/poold-test-$$/poold/data"
 done

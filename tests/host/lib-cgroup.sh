@@ -1,10 +1,13 @@
 # Shared by the cgroup host and VM tests (sourced, POSIX sh).
 # Each check prints what it compared, so a log shows what was proved.
+# FAILED is read by the sourcing script at its end.
 
+# shellcheck disable=SC2034
 FAILED=0
 
 fail() {
         echo "FAIL: $*" >&2
+        # shellcheck disable=SC2034
         FAILED=1
 }
 

@@ -79,7 +79,7 @@ vm_assert_eq "$(cg list | tr '\n' ' ')" "data kv " "list"
 holder=$!
 vm_wait_for 10 "holder has two threads" bash -c "test \$(ls /proc/$holder/task | wc -l) -ge 2"
 cg attach data "$holder" || vm_fail "attach"
-for t in /proc/$holder/task/*; do
+for t in "/proc/$holder/task"/*; do
 	vm_assert_file_content "$t/cgroup" "0::$SCOPE/poold/data"
 done
 out=$("$tool" stat "$D")
