@@ -12,10 +12,14 @@ VMTEST_DESTDIR = $(VMTEST_BUILDDIR)/destdir
 VM_SCENARIOS =
 VM_JOBS =
 
+# The install's output goes to tests/vm/build/install.log (shown if it fails)
+# so that the scenario lines stay readable.
 check-vm:
-	rm -rf $(VMTEST_DESTDIR)
-	$(MAKE) $(AM_MAKEFLAGS) install DESTDIR=$(VMTEST_DESTDIR)
-	bash $(top_srcdir)/tests/vm/run-all --jobs "$(VM_JOBS)" \
+	@rm -rf $(VMTEST_DESTDIR) && mkdir -p $(VMTEST_BUILDDIR)
+	@echo "check-vm: make install DESTDIR=$(VMTEST_DESTDIR)"
+	@$(MAKE) $(AM_MAKEFLAGS) install DESTDIR=$(VMTEST_DESTDIR) >$(VMTEST_BUILDDIR)/install.log 2>&1 || \
+		{ cat $(VMTEST_BUILDDIR)/install.log; exit 1; }
+	@bash $(top_srcdir)/tests/vm/run-all --jobs "$(VM_JOBS)" \
 		--srcdir $(abs_top_srcdir) --builddir $(abs_top_builddir) \
 		--destdir $(VMTEST_DESTDIR) --prefix $(prefix) --bindir $(bindir) \
 		--sbindir $(sbindir) --sysconfdir $(sysconfdir) \
