@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cgroup-util.h"
 #include "cgstat.h"
@@ -105,20 +106,39 @@ static int count_procs(const char *dir, unsigned depth, uint64_t *count) {
         if (depth > PROCS_MAX_DEPTH)
                 return -ELOOP;
 
-        _cleanup_free_ char *text = NULL;
-        int r = cgroup_util_read_file(dir, "cgroup.procs", &text);
-        if (r < 0)
-                return r;
-        for (const char *p = text; *p;) {
-                const char *eol = strchr(p, '\n');
-                if (!eol)
-                        eol = p + strlen(p);
-                uint64_t pid;
-                if (cgroup_util_parse_u64(p, eol, &pid) < 0)
-                        return -EBADMSG;
-                (*count)++;
-                p = *eol ? eol + 1 : eol;
+        /* Streamed, not read whole: a cgroup with 10000 processes has a
+         * ~60 KiB cgroup.procs. Each line must be a decimal PID. */
+        _cleanup_free_ char *path = cgroup_util_path_join(dir, "cgroup.procs");
+        if (!path)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        char buf[4096];
+        bool in_line = false;
+        for (;;) {
+                ssize_t k = read(fd, buf, sizeof buf);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                for (ssize_t i = 0; i < k; i++) {
+                        if (buf[i] == '\n') {
+                                if (!in_line)
+                                        return -EBADMSG; /* an empty line */
+                                (*count)++;
+                                in_line = false;
+                        } else if (buf[i] >= '0' && buf[i] <= '9')
+                                in_line = true;
+                        else
+                                return -EBADMSG;
+                }
         }
+        if (in_line) /* a last line without its newline */
+                (*count)++;
 
         _cleanup_(dirp_close) DIR *d = opendir(dir);
         if (!d)
@@ -137,7 +157,7 @@ static int count_procs(const char *dir, unsigned depth, uint64_t *count) {
                 _cleanup_free_ char *sub = cgroup_util_path_join(dir, de->d_name);
                 if (!sub)
                         return -ENOMEM;
-                r = count_procs(sub, depth + 1, count);
+                int r = count_procs(sub, depth + 1, count);
                 /* A scope that went away between readdir and open, or a
                  * directory that is not a cgroup (fixtures), counts as empty. */
                 if (r == -ENOENT)

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <ftw.h>
 #include <libcgroup.h>
 #include <poll.h>
 #include <pthread.h>
@@ -418,7 +419,7 @@ typedef struct FakeUnit {
 } FakeUnit;
 
 typedef struct Fake {
-        char dir[64];
+        char dir[80];
         char address[128];
         int listen_fd;
         pthread_t thread;
@@ -816,11 +817,15 @@ static CgroupHierarchy fake_hierarchy(CgroupVersion v, const char *mount) {
         };
 }
 
+static char fake_base[32];
+
 static void fake_setup(void) {
         fake = (Fake) { .listen_fd = -1 };
         pthread_mutex_init(&fake.lock, NULL);
-        snprintf(fake.dir, sizeof fake.dir, "/tmp/check-cgroup-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(fake.dir));
+        /* Under the runner's directory, which main() removes whatever a
+         * test left (a failed test exits at once, without teardown). */
+        snprintf(fake.dir, sizeof fake.dir, "%s/t-%d", fake_base, (int) getpid());
+        ck_assert_int_eq(mkdir(fake.dir, 0700), 0);
 
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s/private", fake.dir);
@@ -832,10 +837,9 @@ static void fake_setup(void) {
         ck_assert_int_eq(pthread_create(&fake.thread, NULL, fake_thread, NULL), 0);
 }
 
-static void fake_teardown(void) {
-        atomic_store(&fake.stop, true);
-        pthread_join(fake.thread, NULL);
-        close(fake.listen_fd);
+static void fake_remove_files(void) {
+        if (!fake.dir[0])
+                return;
         char path[128];
         snprintf(path, sizeof path, "%s/private", fake.dir);
         unlink(path);
@@ -850,6 +854,14 @@ static void fake_teardown(void) {
         snprintf(path, sizeof path, "%s/cg", fake.dir);
         rmdir(path);
         rmdir(fake.dir);
+        fake.dir[0] = '\0';
+}
+
+static void fake_teardown(void) {
+        atomic_store(&fake.stop, true);
+        pthread_join(fake.thread, NULL);
+        close(fake.listen_fd);
+        fake_remove_files();
         pthread_mutex_destroy(&fake.lock);
 }
 
@@ -1138,10 +1150,21 @@ static Suite *cgroup_suite(void) {
         return s;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void) remove(path); /* best effort: what cannot go stays for a human */
+        return FTW_CONTINUE;
+}
+
 int main(void) {
+        snprintf(fake_base, sizeof fake_base, "/tmp/check-cgroup-XXXXXX");
+        if (!mkdtemp(fake_base)) {
+                perror("mkdtemp");
+                return EXIT_FAILURE;
+        }
         SRunner *sr = srunner_create(cgroup_suite());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);
+        nftw(fake_base, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_ACTIONRETVAL);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cgstat.h"
 
@@ -203,6 +205,7 @@ static const struct {
         { V2 "broken/no-anon", -EBADMSG },
         { V2 "broken/current-max", -EBADMSG },
         { V2 "broken/current-trailing", -EBADMSG },
+        { V2 "broken/bad-procs", -EBADMSG },
         { V2 "poold.slice/memory.current", -ENOTDIR },
 };
 
@@ -228,6 +231,47 @@ START_TEST(test_read_current) {
 }
 END_TEST
 
+/* A cgroup with 20000 processes (a 118 KiB cgroup.procs) and one child
+ * whose last line lacks its newline. */
+START_TEST(test_many_procs) {
+        char dir[] = "/tmp/check-cgstat-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        char path[320], sub[128];
+
+        snprintf(path, sizeof path, "%s/memory.current", dir);
+        FILE *f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("8192\n", f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        for (int i = 0; i < 20000; i++)
+                fprintf(f, "%d\n", 100000 + i);
+        fclose(f);
+        snprintf(sub, sizeof sub, "%s/child", dir);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        snprintf(path, sizeof path, "%s/cgroup.procs", sub);
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("7\n8", f);
+        fclose(f);
+
+        CgStat s;
+        int r = cgstat_read(dir, &s);
+        unlink(path);
+        rmdir(sub);
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/memory.current", dir);
+        unlink(path);
+        rmdir(dir);
+        ck_assert_int_eq(r, 0);
+        ck_assert(s.have & CGSTAT_HAVE_PROCS);
+        ck_assert_uint_eq(s.nr_procs, 20002);
+}
+END_TEST
+
 static Suite *cgstat_suite(void) {
         Suite *s = suite_create("cgstat");
         TCase *tc = tcase_create("v1");
@@ -247,6 +291,7 @@ static Suite *cgstat_suite(void) {
         tc = tcase_create("errors");
         tcase_add_loop_test(tc, test_bad, 0, (int) (sizeof bad / sizeof bad[0]));
         tcase_add_test(tc, test_read_current);
+        tcase_add_test(tc, test_many_procs);
         suite_add_tcase(s, tc);
         return s;
 }
