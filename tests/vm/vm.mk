@@ -14,7 +14,10 @@ VM_JOBS =
 
 # The install's output goes to tests/vm/build/install.log (shown if it fails)
 # so that the scenario lines stay readable.
+# Without QEMU, a kernel or busybox-static, run-all says what is missing and
+# exits 77 (make then stops with "Error 77").
 check-vm:
+	@bash $(top_srcdir)/tests/vm/run-all --check
 	@rm -rf $(VMTEST_DESTDIR) && mkdir -p $(VMTEST_BUILDDIR)
 	@echo "check-vm: make install DESTDIR=$(VMTEST_DESTDIR)"
 	@$(MAKE) $(AM_MAKEFLAGS) install DESTDIR=$(VMTEST_DESTDIR) >$(VMTEST_BUILDDIR)/install.log 2>&1 || \
