@@ -114,10 +114,10 @@ vm_build_initramfs() {
 		esac
 		echo "$m" >>"$stage/modules/order"
 	done
-	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$out.tmp" ||
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$out.tmp.$$" ||
 		vm_die "cpio failed"
 	rm -rf "$stage"
-	mv -f "$out.tmp" "$out"
+	mv -f "$out.tmp.$$" "$out"
 	printf '%s\n' "$stamp" >"$out.stamp"
 	echo "$out"
 }
