@@ -16,9 +16,9 @@
  * cache holds. */
 #define CACHE_PUT_TRIES 8
 /* Room below Max under which a put evicts before it allocates: an
- * allocation that fails at Max costs jemalloc two refused commits and a
- * purge (about 0.5 ms measured, against 1 us for a put that fits), and a
- * cache at Max is the normal state of a cache. */
+ * allocation that fails at Max costs jemalloc two refused commits and the
+ * arena a purge (1-2 us measured with nothing to purge, much more with),
+ * and a cache at Max is the normal state of a cache. */
 #define CACHE_ROOM_MIN (UINT64_C(256) << 10)
 #define CACHE_BUCKETS_MIN 64
 /* Bytes evicted per lock hold: 64 entries of 4 KiB. */
