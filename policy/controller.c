@@ -96,71 +96,11 @@ const char *controller_action_to_string(PolicyActionType t) {
 }
 
 void controller_conf_init(PolicyConf *ret) {
-        *ret = (PolicyConf) {
-                .some_stall_usec = 150 * POLICY_USEC_PER_MSEC,
-                .full_stall_usec = 50 * POLICY_USEC_PER_MSEC,
-                .window_usec = 1 * POLICY_USEC_PER_SEC,
-                .watermark = { .kind = SIZE_UNSET },
-                .shrink_extra_permyriad = 100,
-                .pressure_step_permyriad = 500,
-                .calm_interval_usec = 1 * POLICY_USEC_PER_SEC,
-                .pressure_interval_usec = 100 * POLICY_USEC_PER_MSEC,
-                .shrink_deadline_usec = 200 * POLICY_USEC_PER_MSEC,
-                .shrink_settle_usec = 2 * POLICY_USEC_PER_SEC,
-                .grow_hold_usec = 30 * POLICY_USEC_PER_SEC,
-                .grow_hold_max_usec = 30 * 60 * POLICY_USEC_PER_SEC,
-                .grow_step_permyriad = 500,
-                .grow_interval_usec = 5 * POLICY_USEC_PER_SEC,
-                .oscillation_window_usec = 5 * 60 * POLICY_USEC_PER_SEC,
-        };
+        config_pressure_defaults(ret);
 }
 
-/* The kernel's own trigger limit (psi.h: PSI_WINDOW_MAX_USEC); repeated here
- * so the pure controller does not depend on the reader. */
-#define WINDOW_MAX_USEC UINT64_C(10000000)
-
 int controller_conf_validate(const PolicyConf *conf, Diag *diag) {
-        int r = 0;
-
-#define BAD(...)                                \
-        do {                                    \
-                if (diag_add(diag, __VA_ARGS__) < 0) \
-                        return -ENOMEM;         \
-                r = -EINVAL;                    \
-        } while (0)
-
-        if (conf->window_usec == 0 || conf->window_usec > WINDOW_MAX_USEC)
-                BAD("[Pressure] PressureWindow=: must be above 0 and at most 10s (the kernel's limit)");
-        if (conf->some_stall_usec == 0 || conf->some_stall_usec > conf->window_usec)
-                BAD("[Pressure] PressureSomeStall=: must be above 0 and at most PressureWindow=");
-        if (conf->full_stall_usec == 0 || conf->full_stall_usec > conf->window_usec)
-                BAD("[Pressure] PressureFullStall=: must be above 0 and at most PressureWindow=");
-        if (conf->watermark.kind == SIZE_INFINITY)
-                BAD("[Pressure] Watermark=: must be a size or a percentage, not infinity");
-        if (conf->watermark.kind == SIZE_PERCENT && conf->watermark.permyriad > 10000)
-                BAD("[Pressure] Watermark=: a percentage of at most 100%%");
-        if (conf->shrink_extra_permyriad > 10000)
-                BAD("[Pressure] ShrinkExtra=: at most 100%%");
-        if (conf->pressure_step_permyriad > 10000)
-                BAD("[Pressure] PressureStep=: at most 100%%");
-        if (conf->grow_step_permyriad == 0 || conf->grow_step_permyriad > 10000)
-                BAD("[Pressure] GrowStep=: must be above 0 and at most 100%%");
-        if (conf->calm_interval_usec == 0)
-                BAD("[Pressure] CalmInterval=: must be above 0");
-        if (conf->pressure_interval_usec == 0 || conf->pressure_interval_usec > conf->calm_interval_usec)
-                BAD("[Pressure] PressureInterval=: must be above 0 and at most CalmInterval=");
-        if (conf->shrink_deadline_usec == 0)
-                BAD("[Pressure] ShrinkDeadline=: must be above 0");
-        if (conf->shrink_settle_usec == 0)
-                BAD("[Pressure] ShrinkSettle=: must be above 0");
-        if (conf->grow_hold_usec == 0 || conf->grow_hold_usec > conf->grow_hold_max_usec)
-                BAD("[Pressure] GrowHold=: must be above 0 and at most GrowHoldMax=");
-        if (conf->grow_interval_usec == 0)
-                BAD("[Pressure] GrowInterval=: must be above 0");
-        if (conf->oscillation_window_usec == 0)
-                BAD("[Pressure] OscillationWindow=: must be above 0");
-#undef BAD
-        return r;
+        return config_pressure_validate(conf, NULL, diag);
 }
 
 /* PERMYRIAD/10000 of X, rounded down, without overflowing for any X. */

@@ -70,55 +70,19 @@
 /* A measurement the daemon could not take. */
 #define POLICY_UNKNOWN UINT64_MAX
 
-/* The [Pressure] section of poold.conf. Proposed key names in comments;
- * the defaults are what controller_conf_init() writes. */
-typedef struct PolicyConf {
-        /* PSI triggers the daemon opens on /proc/pressure/memory and on each
-         * pool's memory.pressure. 150 ms of some-stall in 1 s is the "some
-         * 150000 1000000" of psi.rst's example and systemd-oomd's territory;
-         * 50 ms full-stall in 1 s (5% thrashing) is lmkd's low end. */
-        uint64_t some_stall_usec;         /* PressureSomeStall=   150ms */
-        uint64_t full_stall_usec;         /* PressureFullStall=   50ms */
-        uint64_t window_usec;             /* PressureWindow=      1s (falls back to 2s unprivileged) */
-        /* MemAvailable is compared with this; unset means the budget's
-         * slack, the memory kept free on purpose. */
-        SizeSpec watermark;               /* Watermark=           (unset: [Host] Slack=) */
-        /* Each shrink step frees this much beyond the measured deficit (of
-         * poolable), so the next small allocation does not start another
-         * step at once. */
-        uint32_t shrink_extra_permyriad;  /* ShrinkExtra=         1% */
-        /* On a fresh "full" PSI event while MemAvailable is above the
-         * watermark (hot file pages, e.g. mmapped model weights, count as
-         * available but thrash when reclaimed), take this much (of
-         * poolable) from the ladder. */
-        uint32_t pressure_step_permyriad; /* PressureStep=        5% */
-        /* Sampling: lmkd polls every 10-100 ms under pressure. */
-        uint64_t calm_interval_usec;      /* CalmInterval=        1s */
-        uint64_t pressure_interval_usec;  /* PressureInterval=    100ms */
-        /* How long clients get to free memory themselves before memory.high
-         * is lowered; then how long the kernel's reclaim counts as in
-         * flight (memory.high writes reclaim synchronously, so 2 s is
-         * generous; anonymous memory without swap never settles). */
-        uint64_t shrink_deadline_usec;    /* ShrinkDeadline=      200ms */
-        uint64_t shrink_settle_usec;      /* ShrinkSettle=        2s */
-        /* Grow back: calm this long first; doubled each time a pool must
-         * shrink again within OscillationWindow of its last grow step (halved
-         * back per quiet window), capped. */
-        uint64_t grow_hold_usec;          /* GrowHold=            30s */
-        uint64_t grow_hold_max_usec;      /* GrowHoldMax=         30min */
-        uint32_t grow_step_permyriad;     /* GrowStep=            5% (of poolable, per step) */
-        uint64_t grow_interval_usec;      /* GrowInterval=        5s (at most one step per) */
-        uint64_t oscillation_window_usec; /* OscillationWindow=   5min */
-} PolicyConf;
+/* The [Pressure] section of poold.conf: the struct, its defaults and the
+ * "why" of each number live in pools/config.h (PressureConf), so that the
+ * config parser does not depend on policy/. */
+typedef PressureConf PolicyConf;
 
-/* Writes the defaults above. */
+/* Writes the defaults (config_pressure_defaults()). */
 void controller_conf_init(PolicyConf *ret);
 
 /* Checks ranges: intervals, deadline, settle, hold and grow interval > 0;
  * PressureInterval <= CalmInterval; 0 < window <= 10 s; 0 < stall <=
  * window; GrowHold <= GrowHoldMax; percentages <= 100%, GrowStep > 0.
- * Each problem is one message in DIAG ("[Pressure] Key=: ...").
- * Returns 0 or -EINVAL. */
+ * Each problem is one message in DIAG ("[Pressure] Key=: ..."); the rules
+ * are config_pressure_validate()'s. Returns 0, -EINVAL, -ENOMEM. */
 int controller_conf_validate(const PolicyConf *conf, Diag *diag);
 
 typedef enum PolicyStage {

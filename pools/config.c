@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include "config.h"
+#include "duration.h"
 #include "log.h"
 #include "macro.h"
 
@@ -222,6 +223,49 @@ static int parse_int_range(const char *s, int64_t lo, int64_t hi, int64_t *ret) 
         return 0;
 }
 
+static const char *const pressure_keys[_PRESSURE_KEY_MAX] = {
+        [PRESSURE_SOME_STALL] = "PressureSomeStall",
+        [PRESSURE_FULL_STALL] = "PressureFullStall",
+        [PRESSURE_WINDOW] = "PressureWindow",
+        [PRESSURE_WATERMARK] = "Watermark",
+        [PRESSURE_SHRINK_EXTRA] = "ShrinkExtra",
+        [PRESSURE_STEP] = "PressureStep",
+        [PRESSURE_CALM_INTERVAL] = "CalmInterval",
+        [PRESSURE_INTERVAL] = "PressureInterval",
+        [PRESSURE_SHRINK_DEADLINE] = "ShrinkDeadline",
+        [PRESSURE_SHRINK_SETTLE] = "ShrinkSettle",
+        [PRESSURE_GROW_HOLD] = "GrowHold",
+        [PRESSURE_GROW_HOLD_MAX] = "GrowHoldMax",
+        [PRESSURE_GROW_STEP] = "GrowStep",
+        [PRESSURE_GROW_INTERVAL] = "GrowInterval",
+        [PRESSURE_OSCILLATION_WINDOW] = "OscillationWindow",
+};
+
+const char *pressure_key_to_string(PressureKey k) {
+        return k >= 0 && k < _PRESSURE_KEY_MAX ? pressure_keys[k] : NULL;
+}
+
+void config_pressure_defaults(PressureConf *ret) {
+        /* The why of each number is at PressureConf in config.h. */
+        *ret = (PressureConf) {
+                .some_stall_usec = 150 * DURATION_USEC_PER_MSEC,
+                .full_stall_usec = 50 * DURATION_USEC_PER_MSEC,
+                .window_usec = 1 * DURATION_USEC_PER_SEC,
+                .watermark = { .kind = SIZE_UNSET },
+                .shrink_extra_permyriad = 100,
+                .pressure_step_permyriad = 500,
+                .calm_interval_usec = 1 * DURATION_USEC_PER_SEC,
+                .pressure_interval_usec = 100 * DURATION_USEC_PER_MSEC,
+                .shrink_deadline_usec = 200 * DURATION_USEC_PER_MSEC,
+                .shrink_settle_usec = 2 * DURATION_USEC_PER_SEC,
+                .grow_hold_usec = 30 * DURATION_USEC_PER_SEC,
+                .grow_hold_max_usec = 30 * 60 * DURATION_USEC_PER_SEC,
+                .grow_step_permyriad = 500,
+                .grow_interval_usec = 5 * DURATION_USEC_PER_SEC,
+                .oscillation_window_usec = 5 * 60 * DURATION_USEC_PER_SEC,
+        };
+}
+
 int config_new(Config **ret) {
         Config *c = calloc(1, sizeof *c);
 
@@ -231,6 +275,7 @@ int config_new(Config **ret) {
          * need room, and a budget with no slack OOMs on the first spike. */
         c->host.slack = (SizeSpec) { .kind = SIZE_PERCENT, .permyriad = 1000 };
         c->host.driver = CGROUP_DRIVER_AUTO;
+        config_pressure_defaults(&c->pressure);
         *ret = c;
         return 0;
 }
@@ -319,6 +364,122 @@ static const char *loc_to_string(const ConfLoc *loc, char buf[static 300]) {
         else
                 snprintf(buf, 300, "default");
         return buf;
+}
+
+/* ---- [Pressure] ranges ---- */
+
+/* The kernel's own trigger limit (psi.rst: the window is 500 ms to 10 s);
+ * the pure config does not depend on the PSI reader for it. */
+#define PRESSURE_WINDOW_MAX_USEC (10 * DURATION_USEC_PER_SEC)
+
+typedef struct PressureCheck {
+        const ConfLoc *locs; /* NULL: nothing came from a file */
+        Diag *diag;
+        int r;
+} PressureCheck;
+
+static const ConfLoc *pressure_loc(const PressureCheck *pc, PressureKey k) {
+        return pc->locs ? &pc->locs[k] : NULL;
+}
+
+static bool pressure_given(const PressureCheck *pc, PressureKey k) {
+        return pc->locs && pc->locs[k].line > 0;
+}
+
+static void pressure_bad(PressureCheck *pc, PressureKey k, const char *format, ...) _printf_(3, 4);
+static void pressure_bad(PressureCheck *pc, PressureKey k, const char *format, ...) {
+        va_list ap;
+
+        if (pc->r == -ENOMEM)
+                return;
+        va_start(ap, format);
+        int r = conf_errorv(pc->diag, pressure_loc(pc, k), "[Pressure]", pressure_keys[k], format, ap);
+        va_end(ap);
+        pc->r = r < 0 ? r : -EINVAL;
+}
+
+/* Where the other key of a pair came from, for "(1s, at FILE:LINE)". */
+static const char *pressure_where(const PressureCheck *pc, PressureKey k, char buf[static 300]) {
+        static const ConfLoc none = {};
+        return loc_to_string(pressure_loc(pc, k) ?: &none, buf);
+}
+
+/* SMALL must not exceed LARGE (both durations). Reported at SMALL if it was
+ * given or neither was, else at LARGE. */
+static void pressure_check_order(PressureCheck *pc, PressureKey small, uint64_t small_usec, PressureKey large,
+                                 uint64_t large_usec) {
+        char a[DURATION_FMT_MAX], b[DURATION_FMT_MAX], where[300];
+
+        if (small_usec <= large_usec)
+                return;
+        if (pressure_given(pc, small) || !pressure_given(pc, large))
+                pressure_bad(pc, small, "%s must not exceed %s= (%s, %s)", duration_format(small_usec, a),
+                             pressure_keys[large], duration_format(large_usec, b), pressure_where(pc, large, where));
+        else
+                pressure_bad(pc, large, "%s must not be below %s= (%s, %s)", duration_format(large_usec, b),
+                             pressure_keys[small], duration_format(small_usec, a), pressure_where(pc, small, where));
+}
+
+int config_pressure_validate(const PressureConf *p, const ConfLoc *locs, Diag *diag) {
+        PressureCheck pc = { .locs = locs, .diag = diag };
+        const struct {
+                PressureKey key;
+                uint64_t usec;
+        } positive[] = {
+                { PRESSURE_SOME_STALL, p->some_stall_usec },
+                { PRESSURE_FULL_STALL, p->full_stall_usec },
+                { PRESSURE_CALM_INTERVAL, p->calm_interval_usec },
+                { PRESSURE_INTERVAL, p->pressure_interval_usec },
+                { PRESSURE_SHRINK_DEADLINE, p->shrink_deadline_usec },
+                { PRESSURE_SHRINK_SETTLE, p->shrink_settle_usec },
+                { PRESSURE_GROW_HOLD, p->grow_hold_usec },
+                { PRESSURE_GROW_INTERVAL, p->grow_interval_usec },
+                { PRESSURE_OSCILLATION_WINDOW, p->oscillation_window_usec },
+        };
+        const struct {
+                PressureKey key;
+                uint32_t permyriad;
+        } percent[] = {
+                { PRESSURE_SHRINK_EXTRA, p->shrink_extra_permyriad },
+                { PRESSURE_STEP, p->pressure_step_permyriad },
+                { PRESSURE_GROW_STEP, p->grow_step_permyriad },
+        };
+        char a[DURATION_FMT_MAX];
+
+        if (p->window_usec == 0 || p->window_usec > PRESSURE_WINDOW_MAX_USEC)
+                pressure_bad(&pc, PRESSURE_WINDOW, "%s: must be above 0 and at most 10s (the kernel's limit)",
+                             duration_format(p->window_usec, a));
+        for (size_t i = 0; i < ELEMENTSOF(positive); i++)
+                if (positive[i].usec == 0)
+                        pressure_bad(&pc, positive[i].key, "must be above 0");
+        /* Only with a usable window, or one mistake would be three messages. */
+        if (p->window_usec > 0 && p->window_usec <= PRESSURE_WINDOW_MAX_USEC) {
+                if (p->some_stall_usec > 0)
+                        pressure_check_order(&pc, PRESSURE_SOME_STALL, p->some_stall_usec, PRESSURE_WINDOW,
+                                             p->window_usec);
+                if (p->full_stall_usec > 0)
+                        pressure_check_order(&pc, PRESSURE_FULL_STALL, p->full_stall_usec, PRESSURE_WINDOW,
+                                             p->window_usec);
+        }
+        if (p->pressure_interval_usec > 0 && p->calm_interval_usec > 0)
+                pressure_check_order(&pc, PRESSURE_INTERVAL, p->pressure_interval_usec, PRESSURE_CALM_INTERVAL,
+                                     p->calm_interval_usec);
+        if (p->grow_hold_usec > 0)
+                pressure_check_order(&pc, PRESSURE_GROW_HOLD, p->grow_hold_usec, PRESSURE_GROW_HOLD_MAX,
+                                     p->grow_hold_max_usec);
+
+        if (p->watermark.kind == SIZE_INFINITY)
+                pressure_bad(&pc, PRESSURE_WATERMARK, "must be a size or a percentage, not infinity");
+        else if (p->watermark.kind == SIZE_PERCENT && p->watermark.permyriad > 10000)
+                pressure_bad(&pc, PRESSURE_WATERMARK, "a percentage is at most 100%%");
+        for (size_t i = 0; i < ELEMENTSOF(percent); i++)
+                if (percent[i].permyriad > 10000)
+                        pressure_bad(&pc, percent[i].key, "a percentage is at most 100%%");
+        /* GrowStep=0 would hold a shrunk pool below its plan for ever. */
+        if (p->grow_step_permyriad == 0)
+                pressure_bad(&pc, PRESSURE_GROW_STEP, "must be above 0%%");
+
+        return pc.r;
 }
 
 /* ---- the parser ---- */
@@ -1208,6 +1369,12 @@ int config_validate(const Config *c, unsigned n_nodes, Diag *diag) {
                 ERROR(&c->host.slack_loc, "Slack", "a percentage is at most 100%%");
         if (c->host.driver < 0 || c->host.driver >= _CGROUP_DRIVER_MAX)
                 ERROR(NULL, "CgroupDriver", "unknown driver %d", (int) c->host.driver);
+
+        int pr = config_pressure_validate(&c->pressure, c->pressure_loc, diag);
+        if (pr == -ENOMEM)
+                return pr;
+        if (pr < 0)
+                n_errors++;
 
         for (size_t i = 0; i < c->n_reserves; i++) {
                 const ReserveConf *r = &c->reserves[i];

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* poold.conf: [Host], [Reserve NAME] and [Pool NAME] sections, read with
+/* poold.conf: [Host], [Pressure], [Reserve NAME] and [Pool NAME] sections, read with
  * inih from a main file and its NAME.d/ *.conf drop-ins. Parsing and
  * validation are pure apart from reading the files; the result is a Config
  * that the budget turns into numbers. A failed load returns no Config: the
@@ -85,8 +85,73 @@ typedef struct PoolConf {
         ConfLoc min_loc, max_loc, kind_loc, numa_loc; /* where each key was last set */
 } PoolConf;
 
+/* The [Pressure] section: the settings of the pressure controller
+ * (policy/controller.h, where it is also known as PolicyConf). The defaults
+ * are what config_pressure_defaults() writes; times are microseconds. */
+typedef struct PressureConf {
+        /* PSI triggers the daemon opens on /proc/pressure/memory and on each
+         * pool's memory.pressure. 150 ms of some-stall in 1 s is the "some
+         * 150000 1000000" of psi.rst's example and systemd-oomd's territory;
+         * 50 ms full-stall in 1 s (5% thrashing) is lmkd's low end. */
+        uint64_t some_stall_usec;         /* PressureSomeStall=   150ms */
+        uint64_t full_stall_usec;         /* PressureFullStall=   50ms */
+        uint64_t window_usec;             /* PressureWindow=      1s (falls back to 2s unprivileged) */
+        /* MemAvailable is compared with this; unset means the budget's
+         * slack, the memory kept free on purpose. */
+        SizeSpec watermark;               /* Watermark=           (unset: [Host] Slack=) */
+        /* Each shrink step frees this much beyond the measured deficit (of
+         * poolable), so the next small allocation does not start another
+         * step at once. */
+        uint32_t shrink_extra_permyriad;  /* ShrinkExtra=         1% */
+        /* On a fresh "full" PSI event while MemAvailable is above the
+         * watermark (hot file pages, e.g. mmapped model weights, count as
+         * available but thrash when reclaimed), take this much (of
+         * poolable) from the ladder. */
+        uint32_t pressure_step_permyriad; /* PressureStep=        5% */
+        /* Sampling: lmkd polls every 10-100 ms under pressure. */
+        uint64_t calm_interval_usec;      /* CalmInterval=        1s */
+        uint64_t pressure_interval_usec;  /* PressureInterval=    100ms */
+        /* How long clients get to free memory themselves before memory.high
+         * is lowered; then how long the kernel's reclaim counts as in
+         * flight (memory.high writes reclaim synchronously, so 2 s is
+         * generous; anonymous memory without swap never settles). */
+        uint64_t shrink_deadline_usec;    /* ShrinkDeadline=      200ms */
+        uint64_t shrink_settle_usec;      /* ShrinkSettle=        2s */
+        /* Grow back: calm this long first; doubled each time a pool must
+         * shrink again within OscillationWindow of its last grow step (halved
+         * back per quiet window), capped. */
+        uint64_t grow_hold_usec;          /* GrowHold=            30s */
+        uint64_t grow_hold_max_usec;      /* GrowHoldMax=         30min */
+        uint32_t grow_step_permyriad;     /* GrowStep=            5% (of poolable, per step) */
+        uint64_t grow_interval_usec;      /* GrowInterval=        5s (at most one step per) */
+        uint64_t oscillation_window_usec; /* OscillationWindow=   5min */
+} PressureConf;
+
+/* The [Pressure] keys, in the order config_dump() writes them; indexes
+ * Config.pressure_loc. */
+typedef enum PressureKey {
+        PRESSURE_SOME_STALL,
+        PRESSURE_FULL_STALL,
+        PRESSURE_WINDOW,
+        PRESSURE_WATERMARK,
+        PRESSURE_SHRINK_EXTRA,
+        PRESSURE_STEP,
+        PRESSURE_CALM_INTERVAL,
+        PRESSURE_INTERVAL,
+        PRESSURE_SHRINK_DEADLINE,
+        PRESSURE_SHRINK_SETTLE,
+        PRESSURE_GROW_HOLD,
+        PRESSURE_GROW_HOLD_MAX,
+        PRESSURE_GROW_STEP,
+        PRESSURE_GROW_INTERVAL,
+        PRESSURE_OSCILLATION_WINDOW,
+        _PRESSURE_KEY_MAX,
+} PressureKey;
+
 typedef struct Config {
         HostConf host;
+        PressureConf pressure;
+        ConfLoc pressure_loc[_PRESSURE_KEY_MAX]; /* where each [Pressure] key was last set */
         ReserveConf *reserves;
         size_t n_reserves;
         PoolConf *pools;
@@ -127,6 +192,24 @@ int config_parse_stream(Config *c, FILE *f, const char *name, Diag *diag);
  * of one kind, NUMA nodes < N_NODES (0: skip), fixed pools, Unit=/Cgroup=/
  * Protect= together. Returns 0 or -EINVAL. */
 int config_validate(const Config *c, unsigned n_nodes, Diag *diag);
+
+/* Writes the [Pressure] defaults (PressureConf's comments). */
+void config_pressure_defaults(PressureConf *ret);
+
+/* The [Pressure] key's name ("PressureWindow"), NULL past the end. */
+const char *pressure_key_to_string(PressureKey k);
+
+/* Checks P's ranges: PressureWindow above 0 and at most 10 s (the kernel's
+ * trigger limit); the stalls above 0 and at most the window; intervals,
+ * deadline, settle, hold, grow interval and oscillation window above 0;
+ * PressureInterval <= CalmInterval; GrowHold <= GrowHoldMax; percentages at
+ * most 100%, GrowStep above 0; Watermark not infinity. LOCS is NULL or
+ * _PRESSURE_KEY_MAX entries (Config.pressure_loc) saying where each key was
+ * set: each problem is one message in DIAG, "FILE:LINE: [Pressure] Key=:
+ * why", or "[Pressure] Key=: why" for a key not from a file. A problem
+ * between two keys is reported at the one that was given (the first named
+ * if both or neither were). Returns 0, -EINVAL, -ENOMEM. */
+int config_pressure_validate(const PressureConf *p, const ConfLoc *locs, Diag *diag);
 
 /* Prints C in normalized form (every key, defaults spelled out) as a valid
  * poold.conf that config_parse_stream() reads back to a config_equal() one. */

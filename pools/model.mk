@@ -3,6 +3,7 @@
 
 libpoolcore_la_SOURCES += \
 	pools/size.c pools/size.h \
+	pools/duration.c pools/duration.h \
 	pools/nodeset.c pools/nodeset.h \
 	pools/config.c pools/config.h \
 	pools/budget.c pools/budget.h
@@ -43,7 +44,7 @@ EXTRA_DIST += tests/fuzz/corpus_config/default.conf tests/fuzz/corpus_config/512
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_config
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
-	pools/size.c pools/nodeset.c pools/config.c pools/budget.c pools/diag.c pools/log.c
+	pools/size.c pools/duration.c pools/nodeset.c pools/config.c pools/budget.c pools/diag.c pools/log.c
 tests_fuzz_fuzz_config_CFLAGS = -std=c11 $(WARN_CFLAGS) $(INIH_CFLAGS) -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 tests_fuzz_fuzz_config_LDFLAGS = -fsanitize=fuzzer,address,undefined
