@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* numa-place: where do a libpoold pool's pages land? (tests/vm, run in the
+ * two-node guest by scenarios/libpoold-numa.sh)
+ *
+ *   numa-place [--mib N] [--max-mib M] [--until-enomem] SPEC...
+ *   SPEC = local | bind:NODES | interleave:NODES | preferred:NODE
+ *   NODES as numactl writes them: 1, 0-1, 0,2-3
+ *
+ * For each SPEC, opens a standalone pool with that policy (Max = M MiB,
+ * default 2 * N), allocates N MiB (default 64) in 1 MiB pool_malloc()s and
+ * writes every page, then asks the kernel where each page is: move_pages(2)
+ * with nodes = NULL only reports (nothing moves). One line per pool:
+ *
+ *   pool=p0_bind spec=bind:1 mib=64 pages=16384 node0=0 node1=16384 absent=0 policy=bind:1
+ *
+ * node<N> for every node the host has; absent = pages move_pages did not
+ * find (never touched or an error); policy = the kernel's own record for
+ * the mapping that holds the first allocation (/proc/self/numa_maps), so a
+ * policy that never reached the kernel shows here whatever the counts say.
+ * All pools stay open until every line is printed, as an application would
+ * hold them.
+ *
+ * --until-enomem: instead, allocates (and writes) 1 MiB at a time from the
+ * first SPEC until pool_malloc() fails, and prints
+ *   pool=... spec=... allocated_mib=K errno=ENOMEM max_mib=M
+ * (the process is killed instead if the kernel runs out of the policy's
+ * nodes first: that is what the scenario looks for).
+ *
+ * Exit: 0, 1 on a failure (message on stderr), 2 on bad usage. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <numa.h>
+#include <numaif.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "poold.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define SPECS_MAX 8
+
+typedef struct Place {
+        const char *spec;
+        PoolOpenOptions opts;
+        char name[POOL_NAME_MAX + 1];
+        Pool *pool;
+        void **chunks;
+        size_t n_chunks;
+} Place;
+
+static const char *const mode_names[] = {
+        [POOL_NUMA_LOCAL] = "local",
+        [POOL_NUMA_BIND] = "bind",
+        [POOL_NUMA_INTERLEAVE] = "interleave",
+        [POOL_NUMA_PREFERRED] = "preferred",
+};
+
+/* "0-1,3" into bits of NODES. Returns 0 or -EINVAL. */
+static int parse_nodes(const char *s, uint64_t *nodes) {
+        if (!*s)
+                return -EINVAL;
+        while (*s) {
+                char *end;
+                errno = 0;
+                unsigned long a = strtoul(s, &end, 10), b = a;
+                if (errno || end == s || a >= POOL_NUMA_NODES_MAX)
+                        return -EINVAL;
+                s = end;
+                if (*s == '-') {
+                        b = strtoul(++s, &end, 10);
+                        if (errno || end == s || b >= POOL_NUMA_NODES_MAX || b < a)
+                                return -EINVAL;
+                        s = end;
+                }
+                for (unsigned long n = a; n <= b; n++)
+                        nodes[n / 64] |= UINT64_C(1) << (n % 64);
+                if (*s == ',')
+                        s++;
+                else if (*s)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_spec(const char *spec, PoolOpenOptions *o) {
+        if (strcmp(spec, "local") == 0) {
+                o->numa_mode = POOL_NUMA_LOCAL;
+                return 0;
+        }
+        const char *colon = strchr(spec, ':');
+        if (!colon)
+                return -EINVAL;
+        size_t len = (size_t) (colon - spec);
+        for (int m = POOL_NUMA_BIND; m <= POOL_NUMA_PREFERRED; m++)
+                if (strlen(mode_names[m]) == len && strncmp(spec, mode_names[m], len) == 0) {
+                        o->numa_mode = (PoolNumaMode) m;
+                        return parse_nodes(colon + 1, o->numa_nodes);
+                }
+        return -EINVAL;
+}
+
+/* The policy numa_maps gives the mapping that holds ADDR: the line with the
+ * highest start address not above it (numa_maps has no end addresses). */
+static void mapping_policy(const void *addr, char *buf, size_t size) {
+        snprintf(buf, size, "?");
+        FILE *f = fopen("/proc/self/numa_maps", "re");
+        if (!f)
+                return;
+        uintptr_t best = 0;
+        char line[4096];
+        while (fgets(line, sizeof line, f)) {
+                char *end;
+                uintptr_t start = (uintptr_t) strtoull(line, &end, 16);
+                if (end == line || *end != ' ' || start > (uintptr_t) addr || start < best)
+                        continue;
+                best = start;
+                char *pol = end + 1;
+                pol[strcspn(pol, " \n")] = '\0';
+                snprintf(buf, size, "%s", pol);
+        }
+        fclose(f);
+}
+
+/* Allocates MIB_WANTED 1 MiB chunks from P and writes every page. */
+static int fill(Place *p, uint64_t mib_wanted, long page) {
+        p->chunks = calloc(mib_wanted, sizeof *p->chunks);
+        if (!p->chunks)
+                return -ENOMEM;
+        for (; p->n_chunks < mib_wanted; p->n_chunks++) {
+                char *c = pool_malloc(p->pool, MIB);
+                if (!c)
+                        return -errno;
+                for (uint64_t off = 0; off < MIB; off += (uint64_t) page)
+                        c[off] = 1;
+                p->chunks[p->n_chunks] = c;
+        }
+        return 0;
+}
+
+static int report(const Place *p, long page, int n_nodes) {
+        size_t per_chunk = MIB / (size_t) page, n = p->n_chunks * per_chunk;
+        void **pages = malloc(n * sizeof *pages);
+        int *status = malloc(n * sizeof *status);
+        uint64_t *count = calloc((size_t) n_nodes, sizeof *count), absent = 0;
+        int r = -ENOMEM;
+        if (!pages || !status || !count)
+                goto out;
+        for (size_t i = 0; i < n; i++)
+                pages[i] = (char *) p->chunks[i / per_chunk] + (i % per_chunk) * (size_t) page;
+        /* nodes = NULL: only the status (the node of each page) is filled. */
+        if (numa_move_pages(0, n, pages, NULL, status, 0) < 0) {
+                r = -errno;
+                fprintf(stderr, "numa-place: %s: move_pages: %s\n", p->name, strerror(errno));
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (status[i] >= 0 && status[i] < n_nodes)
+                        count[status[i]]++;
+                else
+                        absent++;
+        }
+
+        char policy[256];
+        mapping_policy(p->chunks[0], policy, sizeof policy);
+        printf("pool=%s spec=%s mib=%zu pages=%zu", p->name, p->spec, p->n_chunks, n);
+        for (int i = 0; i < n_nodes; i++)
+                printf(" node%d=%" PRIu64, i, count[i]);
+        printf(" absent=%" PRIu64 " policy=%s\n", absent, policy);
+        fflush(stdout);
+        r = 0;
+out:
+        free(pages);
+        free(status);
+        free(count);
+        return r;
+}
+
+static void usage(void) {
+        fputs("usage: numa-place [--mib N] [--max-mib M] [--until-enomem] "
+              "local|bind:NODES|interleave:NODES|preferred:NODE...\n",
+              stderr);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "mib", required_argument, NULL, 'm' },
+                { "max-mib", required_argument, NULL, 'M' },
+                { "until-enomem", no_argument, NULL, 'e' },
+                {},
+        };
+        uint64_t mib = 64, max_mib = 0;
+        bool until_enomem = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'm':
+                case 'M': {
+                        char *end;
+                        errno = 0;
+                        unsigned long long v = strtoull(optarg, &end, 10);
+                        if (errno || *end || v == 0 || v > (UINT64_C(1) << 30)) {
+                                usage();
+                                return 2;
+                        }
+                        *(c == 'm' ? &mib : &max_mib) = v;
+                        break;
+                }
+                case 'e':
+                        until_enomem = true;
+                        break;
+                default:
+                        usage();
+                        return 2;
+                }
+        int n_specs = argc - optind;
+        if (n_specs < 1 || n_specs > SPECS_MAX) {
+                usage();
+                return 2;
+        }
+        if (numa_available() < 0) {
+                fputs("numa-place: no NUMA support in this kernel\n", stderr);
+                return 1;
+        }
+        if (max_mib == 0)
+                max_mib = 2 * mib;
+        long page = sysconf(_SC_PAGESIZE);
+        int n_nodes = numa_max_node() + 1;
+
+        Place places[SPECS_MAX] = {};
+        int ret = 0;
+        for (int i = 0; i < n_specs; i++) {
+                Place *p = &places[i];
+                p->spec = argv[optind + i];
+                p->opts.flags = POOL_OPEN_STANDALONE;
+                p->opts.max = max_mib * MIB;
+                if (parse_spec(p->spec, &p->opts) < 0) {
+                        fprintf(stderr, "numa-place: bad spec '%s'\n", p->spec);
+                        usage();
+                        return 2;
+                }
+                snprintf(p->name, sizeof p->name, "p%d_%s", i, mode_names[p->opts.numa_mode]);
+                int r = pool_open(p->name, &p->opts, &p->pool);
+                if (r < 0) {
+                        fprintf(stderr, "numa-place: pool_open(%s, %s): %s\n", p->name, p->spec, strerror(-r));
+                        ret = 1;
+                        goto out;
+                }
+        }
+
+        if (until_enomem) {
+                Place *p = &places[0];
+                int r = fill(p, (UINT64_C(1) << 30) / MIB * 64, page); /* 64 GiB: never the limit */
+                printf("pool=%s spec=%s allocated_mib=%zu errno=%s max_mib=%" PRIu64 "\n", p->name, p->spec,
+                       p->n_chunks, r == -ENOMEM ? "ENOMEM" : r < 0 ? strerror(-r) : "0", max_mib);
+                ret = r == -ENOMEM ? 0 : 1;
+                goto out;
+        }
+
+        for (int i = 0; i < n_specs; i++) {
+                int r = fill(&places[i], mib, page);
+                if (r < 0) {
+                        fprintf(stderr, "numa-place: %s: allocating %" PRIu64 " MiB: %s (after %zu MiB)\n",
+                                places[i].name, mib, strerror(-r), places[i].n_chunks);
+                        ret = 1;
+                        goto out;
+                }
+        }
+        for (int i = 0; i < n_specs; i++)
+                if (report(&places[i], page, n_nodes) < 0)
+                        ret = 1;
+out:
+        for (int i = 0; i < n_specs; i++) {
+                free(places[i].chunks); /* pool_close() releases the allocations themselves */
+                pool_close(places[i].pool);
+        }
+        return ret;
+}
