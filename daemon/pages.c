@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libpoold/budget-page.h"
+#include "macro.h"
+#include "pages.h"
+
+/* The page stores the policy with the config's numbering and node width. */
+_Static_assert((int) NUMA_LOCAL == (int) BUDGET_NUMA_LOCAL && (int) NUMA_BIND == (int) BUDGET_NUMA_BIND &&
+               (int) NUMA_INTERLEAVE == (int) BUDGET_NUMA_INTERLEAVE &&
+               (int) NUMA_PREFERRED == (int) BUDGET_NUMA_PREFERRED,
+               "NumaMode and BudgetNumaMode agree");
+_Static_assert(NODESET_MAX == BUDGET_NUMA_NODES_MAX, "a NodeSet fits BudgetPool.numa_nodes");
+_Static_assert(POOL_NAME_MAX <= BUDGET_POOL_NAME_MAX, "a pool name fits the page");
+
+typedef struct PagesPool {
+        char name[POOL_NAME_MAX + 1];
+        BudgetPage *page; /* one pool, index 0 */
+        char numa[NODESET_FMT_MAX + 16];
+} PagesPool;
+
+struct Pages {
+        PagesPool *pools;
+        size_t n_pools;
+};
+
+int pages_new(Pages **ret) {
+        Pages *p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+static void pages_pools_free(PagesPool *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++)
+                budget_page_unmap(a[i].page);
+        free(a);
+}
+
+Pages *pages_free(Pages *p) {
+        if (!p)
+                return NULL;
+        pages_pools_free(p->pools, p->n_pools);
+        free(p);
+        return NULL;
+}
+
+static PagesPool *pages_find(Pages *p, const char *name) {
+        for (size_t i = 0; i < p->n_pools; i++)
+                if (strcmp(p->pools[i].name, name) == 0)
+                        return &p->pools[i];
+        return NULL;
+}
+
+static BudgetPool *pages_pool(const PagesPool *pp) {
+        return budget_page_pool(pp->page, 0);
+}
+
+/* Writes MAX and TARGET without ever having target > max in the page
+ * (budget_set_target refuses that, and a client reading between the two
+ * stores must see a consistent pair). */
+static void pages_write_limits(BudgetPool *bp, uint64_t max, uint64_t target) {
+        if (max >= atomic_load(&bp->max)) {
+                atomic_store(&bp->max, max);
+                (void) budget_set_target(bp, target);
+        } else {
+                (void) budget_set_target(bp, target);
+                atomic_store(&bp->max, max);
+        }
+}
+
+int pages_sync(Pages *p, const Config *c, const Budget *b, const uint64_t *targets) {
+        PagesPool *a = calloc(c->n_pools ? c->n_pools : 1, sizeof *a);
+        bool *kept = calloc(p->n_pools ? p->n_pools : 1, sizeof *kept);
+        int r = 0;
+
+        if (!a || !kept) {
+                free(a);
+                free(kept);
+                return -ENOMEM;
+        }
+
+        /* First everything that can fail: new pages for new pools. */
+        for (size_t i = 0; i < c->n_pools; i++) {
+                const PoolConf *pc = &c->pools[i];
+                uint64_t max = b->pools[i].max;
+                uint64_t target = MIN(targets ? targets[i] : b->pools[i].target, max);
+
+                strcpy(a[i].name, pc->name);
+                (void) numa_policy_format(&pc->numa, a[i].numa);
+                if (pages_find(p, pc->name))
+                        continue;
+                r = budget_page_create(1, PAGES_PROCS_PER_POOL, &a[i].page);
+                if (r < 0)
+                        goto fail;
+                r = budget_page_init_pool(a[i].page, 0, pc->name, max, target, (BudgetNumaMode) pc->numa.mode,
+                                          pc->numa.nodes.bits);
+                if (r < 0)
+                        goto fail;
+        }
+
+        /* Then what cannot: kept pools take their page and new limits. A
+         * NUMA change reaches only processes that open the pool after it:
+         * an arena's pages are placed when they are mapped. */
+        for (size_t i = 0; i < c->n_pools; i++) {
+                const PoolConf *pc = &c->pools[i];
+                PagesPool *old = pages_find(p, pc->name);
+                if (!old)
+                        continue;
+                kept[old - p->pools] = true;
+                a[i].page = old->page;
+                old->page = NULL;
+
+                BudgetPool *bp = pages_pool(&a[i]);
+                uint64_t max = b->pools[i].max;
+                uint64_t target = MIN(targets ? targets[i] : b->pools[i].target, max);
+                if (atomic_load(&bp->max) != max || atomic_load(&bp->target) != target)
+                        pages_write_limits(bp, max, target);
+                if (bp->numa_mode != (uint32_t) pc->numa.mode ||
+                    memcmp(bp->numa_nodes, pc->numa.nodes.bits, sizeof bp->numa_nodes) != 0) {
+                        bp->numa_mode = (uint32_t) pc->numa.mode;
+                        memcpy(bp->numa_nodes, pc->numa.nodes.bits, sizeof bp->numa_nodes);
+                }
+        }
+
+        pages_pools_free(p->pools, p->n_pools); /* dropped pools' pages; kept ones were moved out */
+        p->pools = a;
+        p->n_pools = c->n_pools;
+        free(kept);
+        return 0;
+
+fail:
+        for (size_t i = 0; i < c->n_pools; i++)
+                budget_page_unmap(a[i].page);
+        free(a);
+        free(kept);
+        return r;
+}
+
+int pages_set_target(Pages *p, const char *pool, uint64_t target) {
+        PagesPool *pp = pages_find(p, pool);
+        if (!pp)
+                return -ENOENT;
+        return budget_set_target(pages_pool(pp), target);
+}
+
+static bool pages_pid_dead(pid_t pid) {
+        return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+static uint64_t pages_reap_pool(PagesPool *pp, uint64_t *ret_live) {
+        BudgetPool *bp = pages_pool(pp);
+        uint64_t freed = 0, live = 0;
+
+        for (unsigned j = 0; j < pp->page->header->n_procs; j++) {
+                BudgetProc *s = budget_page_proc(pp->page, 0, j);
+                pid_t pid = atomic_load(&s->pid);
+                if (pid == 0)
+                        continue;
+                /* pid <= 0 other than 0 is garbage a client wrote: not a
+                 * process, so its charge is given back too. */
+                if (pid > 0 && !pages_pid_dead(pid)) {
+                        live++;
+                        continue;
+                }
+                freed += budget_proc_reap(bp, s);
+        }
+        if (ret_live)
+                *ret_live = live;
+        return freed;
+}
+
+uint64_t pages_reap(Pages *p) {
+        uint64_t freed = 0;
+        for (size_t i = 0; i < p->n_pools; i++)
+                freed += pages_reap_pool(&p->pools[i], NULL);
+        return freed;
+}
+
+int pages_stats(Pages *p, const char *pool, PagesPoolStats *ret) {
+        PagesPool *pp = pages_find(p, pool);
+        if (!pp)
+                return -ENOENT;
+
+        uint64_t live;
+        uint64_t reaped = pages_reap_pool(pp, &live);
+        BudgetPool *bp = pages_pool(pp);
+        *ret = (PagesPoolStats) {
+                .max = atomic_load(&bp->max),
+                .target = atomic_load(&bp->target),
+                .charged = atomic_load(&bp->charged),
+                .peak = atomic_load(&bp->peak),
+                .processes = live,
+                .commit_failures = atomic_load(&bp->commit_failures),
+                .shrink_released = atomic_load(&bp->shrink_released),
+                .reaped = reaped,
+        };
+        return 0;
+}
+
+int pages_get_fd(Pages *p, const char *pool) {
+        PagesPool *pp = pages_find(p, pool);
+        return pp ? pp->page->fd : -ENOENT;
+}
+
+int pages_verb_open(ControlRequest *req, json_object *args, void *userdata, json_object **ret_result,
+                    ProtocolError *ret_error) {
+        static const char *const allowed[] = { "pool", NULL };
+        Pages *p = userdata;
+        const char *name;
+        int r;
+
+        r = protocol_check_fields(args, allowed, ret_error);
+        if (r < 0)
+                return r;
+        r = protocol_get_string(args, "pool", true, &name, ret_error);
+        if (r < 0)
+                return r;
+        if (!protocol_pool_name_is_valid(name))
+                return protocol_error_set(ret_error, PROTOCOL_ERROR_INVALID, "invalid pool name");
+        PagesPool *pp = pages_find(p, name);
+        if (!pp)
+                return protocol_error_set(ret_error, PROTOCOL_ERROR_NOT_FOUND, "no pool \"%s\"", name);
+
+        BudgetPool *bp = pages_pool(pp);
+        json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        if (json_object_object_add(o, "pool", json_object_new_string(name)) < 0 ||
+            json_object_object_add(o, "max", json_object_new_uint64(atomic_load(&bp->max))) < 0 ||
+            json_object_object_add(o, "target", json_object_new_uint64(atomic_load(&bp->target))) < 0 ||
+            json_object_object_add(o, "numa", json_object_new_string(pp->numa)) < 0 ||
+            json_object_object_add(o, "version", json_object_new_int((int) BUDGET_PAGE_VERSION)) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+
+        r = control_request_attach_fd(req, pp->page->fd);
+        if (r < 0) {
+                json_object_put(o);
+                return r;
+        }
+        *ret_result = o;
+        return 0;
+}
