@@ -3,13 +3,15 @@
 # libpoold is built in two steps: every source goes into a convenience
 # library, which the tests link so they reach the internals; the installed
 # libpoold.so wraps it and exports only the API of poold.h (libpoold.sym).
-# It links jemalloc and pthreads only: not libpoolcore, whose libcgroup and
-# sd-bus have no business in client processes.
+# It links jemalloc, json-c and pthreads only: not libpoolcore, whose
+# libcgroup and sd-bus have no business in client processes. The control
+# socket's client (ctl-client.c, protocol.c: libc and json-c only) is
+# compiled in for pools opened through poold.
 # -fno-plt: pool_malloc() calls mallocx() through the GOT, one indirect
 # jump fewer per allocation.
 noinst_LTLIBRARIES += libpoold-internal.la
-libpoold_internal_la_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS) -pthread -fno-plt
-libpoold_internal_la_LIBADD = $(JEMALLOC_LIBS) -lpthread
+libpoold_internal_la_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS) $(JSONC_CFLAGS) -pthread -fno-plt
+libpoold_internal_la_LIBADD = $(JEMALLOC_LIBS) $(JSONC_LIBS) -lpthread
 libpoold_internal_la_SOURCES = \
 	client/poold.h \
 	client/libpoold/pool-internal.h \
@@ -17,7 +19,10 @@ libpoold_internal_la_SOURCES = \
 	client/libpoold/arena.c client/libpoold/arena.h \
 	client/libpoold/pool.c \
 	client/libpoold/shrink.c \
-	client/libpoold/cache.c
+	client/libpoold/connection.c \
+	client/libpoold/cache.c \
+	client/ctl-client.c client/ctl-client.h \
+	daemon/protocol.c daemon/protocol.h
 
 lib_LTLIBRARIES += libpoold.la
 libpoold_la_SOURCES =
@@ -50,8 +55,8 @@ client/include/poold/poold.h: $(top_srcdir)/client/poold.h
 	$(AM_V_GEN)$(MKDIR_P) client/include/poold && cp $(top_srcdir)/client/poold.h $@
 CLEANFILES += client/include/poold/poold.h
 
-LIBPOOLD_TEST_CFLAGS = $(TEST_CFLAGS) $(JEMALLOC_CFLAGS) -I$(top_srcdir)/client/libpoold -pthread
-LIBPOOLD_TEST_LIBS = libpoold-internal.la $(CHECK_LIBS) -lpthread
+LIBPOOLD_TEST_CFLAGS = $(TEST_CFLAGS) $(JEMALLOC_CFLAGS) $(JSONC_CFLAGS) -I$(top_srcdir)/client/libpoold -pthread
+LIBPOOLD_TEST_LIBS = libpoold-internal.la $(CHECK_LIBS) $(JSONC_LIBS) -lpthread
 
 check_PROGRAMS += tests/check_budget_page tests/check_arena tests/check_cache
 TESTS += tests/check_budget_page tests/check_arena tests/check_cache
@@ -64,6 +69,15 @@ tests_check_arena_LDADD = $(LIBPOOLD_TEST_LIBS)
 tests_check_cache_SOURCES = tests/check_cache.c
 tests_check_cache_CFLAGS = $(LIBPOOLD_TEST_CFLAGS)
 tests_check_cache_LDADD = $(LIBPOOLD_TEST_LIBS)
+
+# A pool opened through poold: a real control server with pages_verb_open
+# (libpoolcore) in the test process, the client the installed libpoold.so
+# (its internals, compiled into both, stay out of each other's way).
+check_PROGRAMS += tests/check_pool_daemon
+TESTS += tests/check_pool_daemon
+tests_check_pool_daemon_SOURCES = tests/check_pool_daemon.c
+tests_check_pool_daemon_CFLAGS = $(TEST_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+tests_check_pool_daemon_LDADD = libpoold.la $(TEST_LIBS) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)
 
 # Benchmarks link the installed form, libpoold.so, as a user would; the
 # baselines call jemalloc and glibc directly.

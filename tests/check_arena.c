@@ -216,10 +216,7 @@ START_TEST(test_open_without_daemon) {
         strcpy(sa.sun_path, path);
         ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
         ck_assert_int_eq(pool_open("data", &o, &p), -ECONNREFUSED);
-
-        /* Listening: this version cannot ask it yet. */
-        ck_assert_int_eq(listen(fd, 4), 0);
-        ck_assert_int_eq(pool_open("data", &o, &p), -ENOTSUP);
+        /* A live poold: tests/check_pool_daemon.c. */
 
         close(fd);
         unlink(path);

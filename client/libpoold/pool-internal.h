@@ -18,6 +18,24 @@
  * most 4095 arenas anyway; poold's pools are a handful. */
 #define POOL_SLOTS_MAX 64
 
+/* How long pool_open() waits for each of poold's replies ("open",
+ * "subscribe"): the same 5 s ctl_connect() waits for a full backlog. poold
+ * answers from memory; only a wedged daemon takes longer. */
+#define POOL_DAEMON_TIMEOUT_MS 5000
+
+/* How long an acknowledgement may wait for room in the socket's send
+ * buffer (about 200 KiB, so only a daemon that stopped reading fills it). A
+ * half-sent line would corrupt the stream: past this the connection is
+ * closed instead. */
+#define POOL_ACK_TIMEOUT_MS 1000
+
+/* Messages pool_poll() reads from the socket per call at most, so a flood
+ * cannot keep it from returning (poold sends one per target change). */
+#define POOL_EVENTS_PER_POLL 64
+
+/* client/ctl-client.h, without making every user of this header need json-c. */
+typedef struct CtlClient CtlClient;
+
 typedef struct PoolShrinkCallback {
         PoolShrinkFn fn;
         void *userdata;
@@ -68,6 +86,16 @@ struct Pool {
         _Atomic uint64_t shrink_released;
         _Atomic uint64_t last_shrink_ns;
 
+        /* Opened through poold: the control connection, subscribed to topic
+         * pool/NAME (NULL standalone, or once poold closed it), under
+         * conn_lock. POLL_FD is an epoll fd watching EVENT_FD and the socket,
+         * what pool_get_fd() returns then (-1 standalone). */
+        pthread_mutex_t conn_lock;
+        CtlClient *ctl;
+        int poll_fd;
+        /* Charge given back by shrinks since the last ack to poold. */
+        _Atomic uint64_t released_unacked;
+
         /* POOL_OPEN_SHRINK_THREAD */
         pthread_t thread;
         bool has_thread;
@@ -80,6 +108,27 @@ struct Pool {
  * pool_open() (standalone: its own page; later: the page poold sends) and by
  * the tests. Returns 0 or -errno as pool_open(). */
 int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_page, Pool **ret);
+/* pool_open_page() with poold's connection CTL (may be NULL), which the pool
+ * takes in every case: its events are read by pool_poll(). */
+int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool own_page, CtlClient *ctl,
+                       Pool **ret);
+
+/* poold's side of a pool (connection.c). pool_daemon_open() connects to
+ * OPTS->socket_path (NULL: the default), asks for pool NAME's budget page
+ * and subscribes to its events. Returns 0 with *RET_PAGE and *RET_CTL, or
+ * -ENOENT/-ECONNREFUSED (poold not running), -ENXIO (no such pool),
+ * -EPERM, -EPROTO, -ETIMEDOUT, -ENOMEM... */
+int pool_daemon_open(const char *name, const PoolOpenOptions *opts, BudgetPage **ret_page, CtlClient **ret_ctl);
+/* Reads what poold sent (at most POOL_EVENTS_PER_POLL messages). Sets
+ * *RET_SHRINK and *RET_SEQ (the highest seq) when a shrink request for P
+ * with a seq came. Anything malformed or unknown is skipped. If poold closed the
+ * connection, the pool carries on with its page, unwatched. */
+void pool_daemon_read(Pool *p, bool *ret_shrink, uint64_t *ret_seq);
+/* Acknowledges shrink request SEQ with the charge given back since the
+ * last acknowledgement. */
+void pool_daemon_ack(Pool *p, uint64_t seq);
+/* Closes the connection. */
+void pool_daemon_close(Pool *p);
 
 /* Flushes the calling thread's tcache for P, if it has one, and moves P's
  * epoch on so other threads flush theirs at their next call. */

@@ -4,17 +4,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl-client.h"
 #include "pool-internal.h"
-
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#define POOL_CONTROL_SOCKET RUNSTATEDIR "/poold/control.sock"
 
 #define _likely_(x) __builtin_expect(!!(x), 1)
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
@@ -303,7 +298,7 @@ const char *pool_name(const Pool *p) {
 }
 
 int pool_get_fd(Pool *p) {
-        return p->event_fd;
+        return p->poll_fd >= 0 ? p->poll_fd : p->event_fd;
 }
 
 static int pool_mpol(BudgetNumaMode mode) {
@@ -351,15 +346,47 @@ static void pool_release(Pool *p) {
                         budget_page_unmap(p->page);
         }
 
+        pool_daemon_close(p);
+        if (p->poll_fd >= 0)
+                close(p->poll_fd);
         if (p->event_fd >= 0)
                 close(p->event_fd);
         shrink_done(p);
         pthread_mutex_destroy(&p->shrink_lock);
+        pthread_mutex_destroy(&p->conn_lock);
         free(p->tcaches);
         free(p);
 }
 
 int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_page, Pool **ret) {
+        return pool_open_page_ctl(name, flags, page, own_page, NULL, ret);
+}
+
+/* Watches the eventfd and poold's socket with one fd the application (or
+ * the shrink thread) can poll. Returns 0 or -errno. */
+static int pool_poll_fd_setup(Pool *p) {
+        p->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (p->poll_fd < 0)
+                return -errno;
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = p->event_fd };
+        if (epoll_ctl(p->poll_fd, EPOLL_CTL_ADD, p->event_fd, &ev) < 0)
+                return -errno;
+        ev.data.fd = ctl_client_get_fd(p->ctl);
+        if (epoll_ctl(p->poll_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+                return -errno;
+        /* Requests that came while pool_open() waited for a reply are
+         * queued, which leaves the socket unreadable: say so through the
+         * eventfd. */
+        if (ctl_client_pending_events(p->ctl) > 0) {
+                uint64_t one = 1;
+                ssize_t w = write(p->event_fd, &one, sizeof one);
+                (void) w;
+        }
+        return 0;
+}
+
+int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool own_page, CtlClient *ctl,
+                       Pool **ret) {
         int r, idx, mpol;
         BudgetPool *bp;
         Pool *p;
@@ -381,6 +408,9 @@ int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_
                 goto fail_early;
 
         strcpy(p->name, name);
+        p->ctl = ctl;
+        p->poll_fd = -1;
+        pthread_mutex_init(&p->conn_lock, NULL);
         if (own_page)
                 p->page = page;
         p->flags = flags;
@@ -394,6 +424,11 @@ int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_
         if (p->event_fd < 0) {
                 r = -errno;
                 goto fail;
+        }
+        if (p->ctl) {
+                r = pool_poll_fd_setup(p);
+                if (r < 0)
+                        goto fail;
         }
 
         r = budget_proc_attach(page, (unsigned) idx, getpid(), &p->proc);
@@ -455,29 +490,19 @@ fail:
 fail_early:
         if (own_page)
                 budget_page_unmap(page);
+        ctl_client_free(ctl);
         return r;
 }
 
-/* poold hands out budget pages over its control socket; that exchange
- * arrives together with the control socket's protocol. Until then this
- * tells "poold is not running" (connect's errno: -ENOENT, -ECONNREFUSED)
- * apart from "poold runs, but this libpoold cannot ask it yet" (-ENOTSUP). */
-static int pool_open_daemon(const PoolOpenOptions *opts) {
-        const char *path = opts->socket_path ? opts->socket_path : POOL_CONTROL_SOCKET;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -EINVAL;
-        strcpy(sa.sun_path, path);
-
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        int r = connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? -errno : 0;
-        close(fd);
-
-        if (r == 0 || r == -EPROTOTYPE) /* EPROTOTYPE: a listener of another socket type */
-                return -ENOTSUP;
-        return r;
+/* Through poold: the page poold sends, and the connection kept for its
+ * shrink requests (connection.c). */
+static int pool_open_daemon(const char *name, const PoolOpenOptions *opts, Pool **ret) {
+        BudgetPage *page;
+        CtlClient *ctl;
+        int r = pool_daemon_open(name, opts, &page, &ctl);
+        if (r < 0)
+                return r;
+        return pool_open_page_ctl(name, opts->flags, page, true, ctl, ret);
 }
 
 int pool_open(const char *name, const PoolOpenOptions *opts, Pool **ret) {
@@ -491,7 +516,7 @@ int pool_open(const char *name, const PoolOpenOptions *opts, Pool **ret) {
                 return -EINVAL;
 
         if (!(opts->flags & POOL_OPEN_STANDALONE))
-                return pool_open_daemon(opts);
+                return pool_open_daemon(name, opts, ret);
 
         uint64_t target = opts->target ? opts->target : opts->max;
         if (opts->max == 0 || target > opts->max)

@@ -114,6 +114,7 @@ static int shrink_run(Pool *p, uint64_t *ret_released) {
         atomic_fetch_add(&p->shrink_reported, reported);
         atomic_fetch_add(&p->shrink_released, released);
         atomic_fetch_add(&p->bp->shrink_released, released);
+        atomic_fetch_add(&p->released_unacked, released);
         if (p->proc) {
                 atomic_fetch_add(&p->proc->shrink_requested, need);
                 atomic_fetch_add(&p->proc->shrink_released, released);
@@ -135,7 +136,7 @@ int pool_shrink_now(Pool *p, uint64_t *ret_released) {
         return r;
 }
 
-int pool_poll(Pool *p) {
+static int shrink_poll_page(Pool *p) {
         uint64_t v;
         ssize_t n = read(p->event_fd, &v, sizeof v); /* drain; non-blocking */
         (void) n;
@@ -169,6 +170,26 @@ out:
         return r;
 }
 
+int pool_poll(Pool *p) {
+        bool requested = false;
+        uint64_t seq = 0;
+
+        /* poold's requests first: it wrote the new target into the page
+         * before sending, so the page check below sees it. */
+        if (p->poll_fd >= 0)
+                pool_daemon_read(p, &requested, &seq);
+
+        int r = shrink_poll_page(p);
+
+        /* Every request is answered, also when there was nothing to free
+         * (another process already shrank, or this one holds nothing): poold
+         * waits for acknowledgements up to its deadline. Only the latest seq:
+         * a later request supersedes earlier ones (docs/protocol.md). */
+        if (requested)
+                pool_daemon_ack(p, seq);
+        return r;
+}
+
 int pool_set_target(Pool *p, uint64_t target) {
         int r = budget_set_target(p->bp, target);
         if (r < 0)
@@ -180,7 +201,8 @@ int pool_set_target(Pool *p, uint64_t target) {
 
 static void *shrink_thread_main(void *arg) {
         Pool *p = arg;
-        struct pollfd pfd = { .fd = p->event_fd, .events = POLLIN };
+        /* With poold, the epoll fd: its requests wake the thread too. */
+        struct pollfd pfd = { .fd = pool_get_fd(p), .events = POLLIN };
 
         while (!atomic_load(&p->closing)) {
                 (void) poll(&pfd, 1, SHRINK_THREAD_PERIOD_MS);
