@@ -39,12 +39,12 @@ EXTRA_DIST += tests/vm/scenarios/psi-trigger.sh
 # A directory in EXTRA_DIST is copied whole: every fixture file ships.
 EXTRA_DIST += tests/fixtures/policy
 
-# libFuzzer target for the pressure-file parser (configure --enable-fuzzing
+# libFuzzer target for the pressure-file parser, pools/psi-parse.c (configure --enable-fuzzing
 # with CC=clang); the corpus holds recorded and hand-made files.
 EXTRA_DIST += tests/fuzz/corpus_psi
 if FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_psi
-tests_fuzz_fuzz_psi_SOURCES = tests/fuzz/fuzz_psi.c policy/psi.c pools/log.c
+tests_fuzz_fuzz_psi_SOURCES = tests/fuzz/fuzz_psi.c pools/psi-parse.c
 tests_fuzz_fuzz_psi_CFLAGS = -std=c11 $(WARN_CFLAGS) -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 tests_fuzz_fuzz_psi_LDFLAGS = -fsanitize=fuzzer,address,undefined

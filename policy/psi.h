@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "psi-parse.h" /* PsiStats, psi_parse(): the text parser, pure */
+
 typedef enum PsiKind {
         PSI_SOME, /* at least one task stalled */
         PSI_FULL, /* every non-idle task stalled: thrashing */
@@ -31,28 +33,6 @@ typedef enum PsiKind {
  * Measured here (root without CAP_SYS_RESOURCE, 6.18): "some 150000 1000000"
  * fails with EINVAL, "some 150000 2000000" works. */
 #define PSI_WINDOW_UNPRIV_USEC UINT64_C(2000000)
-
-/* One line of a pressure file. The averages are kept as the kernel prints
- * them, in hundredths of a percent ("avg10=12.34" is 1234), so no floating
- * point is involved; total is the cumulative stall time in microseconds. */
-typedef struct PsiLine {
-        uint32_t avg10;
-        uint32_t avg60;
-        uint32_t avg300;
-        uint64_t total_usec;
-} PsiLine;
-
-typedef struct PsiStats {
-        PsiLine some;
-        PsiLine full;
-        bool has_full; /* cpu.pressure before 5.13 has only "some" */
-} PsiStats;
-
-/* Parses the text of a pressure file: a "some" line, then optionally a
- * "full" line, each exactly "avg10=N.NN avg60=N.NN avg300=N.NN total=N"
- * with averages 0..100 and two decimals, nothing else.
- * Returns 0 or -EBADMSG. */
-int psi_parse(const char *text, PsiStats *ret);
 
 /* Reads and parses the pressure file at PATH (e.g. /proc/pressure/memory or
  * <cgroup>/memory.pressure). Returns 0, -errno from open/read (-ENOENT: no

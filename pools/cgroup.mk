@@ -1,6 +1,7 @@
 # pools/cgroup.mk: included by the top-level Makefile.am (paths relative to the top).
 # Enforcement: the cgroup driver interface, its systemd (sd-bus) and cgroupfs
-# (libcgroup) drivers, hierarchy detection, and cgroup memory statistics.
+# (libcgroup) drivers, hierarchy detection, and cgroup memory statistics
+# (with the pressure-file parser, pure, also used by policy/psi.c).
 
 libpoolcore_la_SOURCES += \
 	pools/cgroup.c pools/cgroup.h pools/cgroup-internal.h \
@@ -9,7 +10,8 @@ libpoolcore_la_SOURCES += \
 	pools/cgroup-util.c pools/cgroup-util.h \
 	pools/cgroup-cgroupfs.c \
 	pools/cgroup-systemd.c \
-	pools/cgstat.c pools/cgstat.h
+	pools/cgstat.c pools/cgstat.h \
+	pools/psi-parse.c pools/psi-parse.h
 
 CGROUP_TEST_CFLAGS = $(TEST_CFLAGS) $(LIBCGROUP_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 CGROUP_TEST_LIBS = $(TEST_LIBS) $(LIBCGROUP_LIBS) $(LIBSYSTEMD_LIBS) -lpthread

@@ -2,6 +2,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,47 +24,64 @@
  * past any real tree and stops a loop of bind mounts. */
 #define PROCS_MAX_DEPTH 64
 
-typedef struct KeyField {
-        const char *key;
-        uint64_t *dst;
-        bool found;
-} KeyField;
+/* A single value is at most 20 digits and a newline ("max" on v2). */
+#define VALUE_TEXT_MAX 64
+/* memory.stat is the longest file read: ~1.5 KiB on 6.x kernels (v1 with
+ * its total_* lines ~1.3 KiB, 895 bytes at this host's v1 root); 8 KiB
+ * leaves room for the keys kernels keep adding. memory.events, oom_control
+ * and memory.pressure are under 200 bytes. */
+#define KEYED_TEXT_MAX 8192
 
 static void dirp_close(DIR **d) {
         if (*d)
                 closedir(*d);
 }
 
-/* Parses "key value\n" lines (memory.stat, memory.events, oom_control).
- * Every line must be one word, one space and a decimal number; keys not in
- * FIELDS are skipped. Returns 0 or -EBADMSG. */
-static int parse_keyed(const char *text, KeyField *fields, size_t n) {
-        for (const char *p = text; *p;) {
-                const char *eol = strchr(p, '\n');
-                if (!eol)
-                        eol = p + strlen(p);
-                const char *sp = memchr(p, ' ', (size_t) (eol - p));
-                if (!sp || sp == p)
-                        return -EBADMSG;
+/* Reads DIR/NAME whole into BUF (SIZE bytes with the NUL) with one open, one
+ * read and one close: cgroup files are seq_files that hand over all they
+ * have in the first read when it fits, and a regular file (fixtures) reads
+ * short only at its end, so a short read is the whole file. Returns 0,
+ * -ENAMETOOLONG, -EFBIG (does not fit), -EBADMSG (a NUL inside: not a text
+ * control file), or -errno of open/read (-ENOENT: missing). */
+static int read_text(const char *dir, const char *name, char *buf, size_t size) {
+        char path[PATH_MAX];
+        int k = snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (k < 0 || (size_t) k >= sizeof path)
+                return -ENAMETOOLONG;
 
-                uint64_t v;
-                if (cgroup_util_parse_u64(sp + 1, eol, &v) < 0)
-                        return -EBADMSG;
-                for (size_t i = 0; i < n; i++)
-                        if (strlen(fields[i].key) == (size_t) (sp - p) &&
-                            strncmp(fields[i].key, p, (size_t) (sp - p)) == 0) {
-                                *fields[i].dst = v;
-                                fields[i].found = true;
-                        }
-                p = *eol ? eol + 1 : eol;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        size_t n = 0;
+        for (;;) {
+                ssize_t r = read(fd, buf + n, size - 1 - n);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                n += (size_t) r;
+                if (r == 0 || n < size - 1)
+                        break;
+                /* Full: one more byte means it does not fit. */
+                char extra;
+                r = read(fd, &extra, 1);
+                if (r < 0)
+                        return negative_errno();
+                if (r > 0)
+                        return -EFBIG;
+                break;
         }
+        buf[n] = '\0';
+        if (strlen(buf) != n)
+                return -EBADMSG;
         return 0;
 }
 
-/* Reads an optional file: returns 1 with its text, 0 when it is missing or
- * the kernel does not offer it (EOPNOTSUPP: PSI off), or -errno. */
-static int read_optional(const char *dir, const char *name, char **ret) {
-        int r = cgroup_util_read_file(dir, name, ret);
+/* Reads an optional file: returns 1 with its text in BUF, 0 when it is
+ * missing or the kernel does not offer it (EOPNOTSUPP: PSI off), or -errno. */
+static int read_optional(const char *dir, const char *name, char *buf, size_t size) {
+        int r = read_text(dir, name, buf, size);
         if (r == -ENOENT || r == -EOPNOTSUPP)
                 return 0;
         if (r < 0)
@@ -88,17 +108,158 @@ static int parse_value(const char *text, bool v1, uint64_t *ret) {
         return 0;
 }
 
-/* Reads an optional single-value file into *RET and sets BIT in *HAVE. */
-static int read_value(const char *dir, const char *name, bool v1, uint64_t *ret, unsigned bit, unsigned *have) {
-        _cleanup_free_ char *text = NULL;
-        int r = read_optional(dir, name, &text);
-        if (r <= 0)
-                return r;
-        r = parse_value(text, v1, ret);
-        if (r < 0)
-                return log_debug_errno(r, "%s/%s: malformed", dir, name);
-        *have |= bit;
+/* The single-value files: where each goes and the bit that says it was
+ * read. NULL: the version has no such file. */
+typedef struct ValueFile {
+        unsigned part; /* CgStatRead */
+        const char *v2, *v1;
+        size_t offset; /* of a uint64_t in CgStat */
+        unsigned have;
+} ValueFile;
+
+static const ValueFile value_files[] = {
+        { CGSTAT_READ_PEAK, "memory.peak", "memory.max_usage_in_bytes", offsetof(CgStat, peak), CGSTAT_HAVE_PEAK },
+        { CGSTAT_READ_LIMITS, "memory.min", NULL, offsetof(CgStat, min), CGSTAT_HAVE_MIN },
+        { CGSTAT_READ_LIMITS, "memory.high", "memory.soft_limit_in_bytes", offsetof(CgStat, high), CGSTAT_HAVE_HIGH },
+        { CGSTAT_READ_LIMITS, "memory.max", "memory.limit_in_bytes", offsetof(CgStat, max), CGSTAT_HAVE_MAX },
+        { CGSTAT_READ_EVENTS, NULL, "memory.failcnt", offsetof(CgStat, events_max), CGSTAT_HAVE_EVENTS_MAX },
+};
+
+/* A key of a "key value" file: where its value goes (NO_FIELD: checked for,
+ * not kept), the bit it sets, and whether the file is malformed without it. */
+#define NO_FIELD SIZE_MAX
+typedef struct KeySpec {
+        const char *key;
+        size_t offset;
+        unsigned have;
+        bool required;
+} KeySpec;
+
+#define KEYS_MAX 4
+typedef struct KeyedFile {
+        unsigned part; /* CgStatRead */
+        CgroupVersion version;
+        const char *name;
+        unsigned have; /* set when the file parses */
+        KeySpec keys[KEYS_MAX];
+} KeyedFile;
+
+static const KeyedFile keyed_files[] = {
+        { CGSTAT_READ_STAT, CGROUP_VERSION_V2, "memory.stat", CGSTAT_HAVE_STAT, {
+                { "anon", offsetof(CgStat, anon), 0, true },
+                { "file", offsetof(CgStat, file), 0, true },
+                { "shmem", offsetof(CgStat, shmem), 0, false },
+        } },
+        /* total_* include the cgroups below (a systemd slice's scopes); the
+         * plain keys count this directory alone. */
+        { CGSTAT_READ_STAT, CGROUP_VERSION_V1, "memory.stat", CGSTAT_HAVE_STAT, {
+                { "total_rss", offsetof(CgStat, anon), 0, true },
+                { "total_cache", offsetof(CgStat, file), 0, true },
+                { "total_shmem", offsetof(CgStat, shmem), 0, false },
+        } },
+        { CGSTAT_READ_EVENTS, CGROUP_VERSION_V2, "memory.events", 0, {
+                { "high", offsetof(CgStat, events_high), CGSTAT_HAVE_EVENTS_HIGH, false },
+                { "max", offsetof(CgStat, events_max), CGSTAT_HAVE_EVENTS_MAX, false },
+                { "oom", offsetof(CgStat, events_oom), CGSTAT_HAVE_EVENTS_OOM, false },
+                { "oom_kill", offsetof(CgStat, events_oom_kill), CGSTAT_HAVE_EVENTS_OOM_KILL, false },
+        } },
+        /* oom_kill appeared in 4.13; older kernels only say under_oom. */
+        { CGSTAT_READ_EVENTS, CGROUP_VERSION_V1, "memory.oom_control", 0, {
+                { "oom_kill", offsetof(CgStat, events_oom_kill), CGSTAT_HAVE_EVENTS_OOM_KILL, false },
+                { "oom_kill_disable", NO_FIELD, 0, true },
+                { "under_oom", NO_FIELD, 0, true },
+        } },
+};
+
+static uint64_t *field(CgStat *s, size_t offset) {
+        return (uint64_t *) ((char *) s + offset);
+}
+
+/* Parses "key value\n" lines (memory.stat, memory.events, oom_control) for
+ * the keys of F into S. Every line must be one word, one space and a decimal
+ * number; other keys are skipped. Returns 0 or -EBADMSG (a required key
+ * missing too). */
+static int parse_keyed(const char *text, const KeyedFile *f, CgStat *s) {
+        bool found[KEYS_MAX] = {};
+        uint64_t values[KEYS_MAX] = {};
+
+        for (const char *p = text; *p;) {
+                const char *eol = strchr(p, '\n');
+                if (!eol)
+                        eol = p + strlen(p);
+                const char *sp = memchr(p, ' ', (size_t) (eol - p));
+                if (!sp || sp == p)
+                        return -EBADMSG;
+
+                uint64_t v;
+                if (cgroup_util_parse_u64(sp + 1, eol, &v) < 0)
+                        return -EBADMSG;
+                for (size_t i = 0; i < KEYS_MAX && f->keys[i].key; i++)
+                        if (strlen(f->keys[i].key) == (size_t) (sp - p) &&
+                            memcmp(f->keys[i].key, p, (size_t) (sp - p)) == 0) {
+                                values[i] = v;
+                                found[i] = true;
+                        }
+                p = *eol ? eol + 1 : eol;
+        }
+        for (size_t i = 0; i < KEYS_MAX && f->keys[i].key; i++)
+                if (f->keys[i].required && !found[i])
+                        return -EBADMSG;
+        for (size_t i = 0; i < KEYS_MAX && f->keys[i].key; i++)
+                if (found[i] && f->keys[i].offset != NO_FIELD) {
+                        *field(s, f->keys[i].offset) = values[i];
+                        s->have |= f->keys[i].have;
+                }
+        s->have |= f->have;
         return 0;
+}
+
+/* The CGSTAT_HAVE_ bits a part sets. */
+static unsigned part_have(unsigned what) {
+        unsigned have = 0;
+        if (what & CGSTAT_READ_PEAK)
+                have |= CGSTAT_HAVE_PEAK;
+        if (what & CGSTAT_READ_STAT)
+                have |= CGSTAT_HAVE_STAT;
+        if (what & CGSTAT_READ_EVENTS)
+                have |= CGSTAT_HAVE_EVENTS_HIGH | CGSTAT_HAVE_EVENTS_MAX | CGSTAT_HAVE_EVENTS_OOM |
+                        CGSTAT_HAVE_EVENTS_OOM_KILL;
+        if (what & CGSTAT_READ_PRESSURE)
+                have |= CGSTAT_HAVE_PRESSURE;
+        if (what & CGSTAT_READ_LIMITS)
+                have |= CGSTAT_HAVE_MIN | CGSTAT_HAVE_HIGH | CGSTAT_HAVE_MAX;
+        if (what & CGSTAT_READ_PROCS)
+                have |= CGSTAT_HAVE_PROCS;
+        return have;
+}
+
+/* Sets the parts WHAT of S back to "not read". */
+static void reset_parts(CgStat *s, unsigned what) {
+        const CgStat init = CGSTAT_INIT;
+
+        if (what & CGSTAT_READ_PEAK)
+                s->peak = init.peak;
+        if (what & CGSTAT_READ_STAT) {
+                s->anon = init.anon;
+                s->file = init.file;
+                s->shmem = init.shmem;
+        }
+        if (what & CGSTAT_READ_EVENTS) {
+                s->events_high = init.events_high;
+                s->events_max = init.events_max;
+                s->events_oom = init.events_oom;
+                s->events_oom_kill = init.events_oom_kill;
+        }
+        if (what & CGSTAT_READ_PRESSURE)
+                s->pressure = init.pressure;
+        if (what & CGSTAT_READ_LIMITS) {
+                s->min = init.min;
+                s->high = init.high;
+                s->max = init.max;
+        }
+        if (what & CGSTAT_READ_PROCS)
+                s->nr_procs = init.nr_procs;
+        s->have &= ~part_have(what);
 }
 
 /* Counts the lines of DIR/cgroup.procs and of every directory below it. */
@@ -170,180 +331,106 @@ static int count_procs(const char *dir, unsigned depth, uint64_t *count) {
         return 0;
 }
 
-static int read_v2(const char *dir, CgStat *s) {
-        int r;
+/* Reads the usage file, trying VERSION's name first (the other on ENOENT),
+ * and sets *RET_VERSION to the one found. */
+static int read_usage(const char *dir, CgroupVersion version, CgroupVersion *ret_version, uint64_t *ret) {
+        static const char *const names[] = {
+                [CGROUP_VERSION_V1] = "memory.usage_in_bytes",
+                [CGROUP_VERSION_V2] = "memory.current",
+        };
+        char text[VALUE_TEXT_MAX];
+        CgroupVersion v = version == CGROUP_VERSION_V1 ? CGROUP_VERSION_V1 : CGROUP_VERSION_V2;
 
-        r = read_value(dir, "memory.peak", false, &s->peak, CGSTAT_HAVE_PEAK, &s->have);
-        if (r < 0)
-                return r;
-        r = read_value(dir, "memory.min", false, &s->min, CGSTAT_HAVE_MIN, &s->have);
-        if (r < 0)
-                return r;
-        r = read_value(dir, "memory.high", false, &s->high, CGSTAT_HAVE_HIGH, &s->have);
-        if (r < 0)
-                return r;
-        r = read_value(dir, "memory.max", false, &s->max, CGSTAT_HAVE_MAX, &s->have);
-        if (r < 0)
-                return r;
-
-        _cleanup_free_ char *stat = NULL;
-        r = read_optional(dir, "memory.stat", &stat);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                KeyField f[] = {
-                        { .key = "anon", .dst = &s->anon },
-                        { .key = "file", .dst = &s->file },
-                        { .key = "shmem", .dst = &s->shmem },
-                };
-                if (parse_keyed(stat, f, ELEMENTSOF(f)) < 0 || !f[0].found || !f[1].found)
-                        return log_debug_errno(-EBADMSG, "%s/memory.stat: malformed", dir);
-                s->have |= CGSTAT_HAVE_STAT;
+        int r = read_text(dir, names[v], text, sizeof text);
+        if (r == -ENOENT) {
+                v = v == CGROUP_VERSION_V1 ? CGROUP_VERSION_V2 : CGROUP_VERSION_V1;
+                r = read_text(dir, names[v], text, sizeof text);
         }
-
-        _cleanup_free_ char *events = NULL;
-        r = read_optional(dir, "memory.events", &events);
         if (r < 0)
-                return r;
-        if (r > 0) {
-                KeyField f[] = {
-                        { .key = "high", .dst = &s->events_high },
-                        { .key = "max", .dst = &s->events_max },
-                        { .key = "oom", .dst = &s->events_oom },
-                        { .key = "oom_kill", .dst = &s->events_oom_kill },
-                };
-                if (parse_keyed(events, f, ELEMENTSOF(f)) < 0)
-                        return log_debug_errno(-EBADMSG, "%s/memory.events: malformed", dir);
-                static const unsigned bits[] = {
-                        CGSTAT_HAVE_EVENTS_HIGH,
-                        CGSTAT_HAVE_EVENTS_MAX,
-                        CGSTAT_HAVE_EVENTS_OOM,
-                        CGSTAT_HAVE_EVENTS_OOM_KILL,
-                };
-                for (size_t i = 0; i < ELEMENTSOF(f); i++)
-                        if (f[i].found)
-                                s->have |= bits[i];
-        }
-
-        _cleanup_free_ char *pressure = NULL;
-        r = read_optional(dir, "memory.pressure", &pressure);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                if (psi_parse(pressure, &s->pressure) < 0)
-                        return log_debug_errno(-EBADMSG, "%s/memory.pressure: malformed", dir);
-                s->have |= CGSTAT_HAVE_PRESSURE;
-        }
-        return 0;
-}
-
-static int read_v1(const char *dir, CgStat *s) {
-        int r;
-
-        r = read_value(dir, "memory.max_usage_in_bytes", true, &s->peak, CGSTAT_HAVE_PEAK, &s->have);
-        if (r < 0)
-                return r;
-        r = read_value(dir, "memory.soft_limit_in_bytes", true, &s->high, CGSTAT_HAVE_HIGH, &s->have);
-        if (r < 0)
-                return r;
-        r = read_value(dir, "memory.limit_in_bytes", true, &s->max, CGSTAT_HAVE_MAX, &s->have);
-        if (r < 0)
-                return r;
-        r = read_value(dir, "memory.failcnt", true, &s->events_max, CGSTAT_HAVE_EVENTS_MAX, &s->have);
-        if (r < 0)
-                return r;
-
-        _cleanup_free_ char *stat = NULL;
-        r = read_optional(dir, "memory.stat", &stat);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                /* total_* include the cgroups below (a systemd slice's
-                 * scopes); the plain keys count this directory alone. */
-                KeyField f[] = {
-                        { .key = "total_rss", .dst = &s->anon },
-                        { .key = "total_cache", .dst = &s->file },
-                        { .key = "total_shmem", .dst = &s->shmem },
-                };
-                if (parse_keyed(stat, f, ELEMENTSOF(f)) < 0 || !f[0].found || !f[1].found)
-                        return log_debug_errno(-EBADMSG, "%s/memory.stat: malformed", dir);
-                s->have |= CGSTAT_HAVE_STAT;
-        }
-
-        _cleanup_free_ char *oom = NULL;
-        r = read_optional(dir, "memory.oom_control", &oom);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                bool disable, under;
-                uint64_t ignored;
-                KeyField f[] = {
-                        { .key = "oom_kill", .dst = &s->events_oom_kill },
-                        { .key = "oom_kill_disable", .dst = &ignored },
-                        { .key = "under_oom", .dst = &ignored },
-                };
-                if (parse_keyed(oom, f, ELEMENTSOF(f)) < 0)
-                        return log_debug_errno(-EBADMSG, "%s/memory.oom_control: malformed", dir);
-                disable = f[1].found;
-                under = f[2].found;
-                if (!disable || !under)
-                        return log_debug_errno(-EBADMSG, "%s/memory.oom_control: malformed", dir);
-                /* oom_kill appeared in 4.13; older kernels only say under_oom. */
-                if (f[0].found)
-                        s->have |= CGSTAT_HAVE_EVENTS_OOM_KILL;
-        }
+                return log_debug_errno(r, "%s: no memory usage file", dir);
+        uint64_t u;
+        if (parse_value(text, v == CGROUP_VERSION_V1, &u) < 0 || u == UINT64_MAX)
+                return log_debug_errno(-EBADMSG, "%s: malformed %s", dir, names[v]);
+        *ret_version = v;
+        *ret = u;
         return 0;
 }
 
 int cgstat_read_current(const char *dir, uint64_t *ret) {
-        _cleanup_free_ char *text = NULL;
-        bool v1 = false;
-        int r = cgroup_util_read_file(dir, "memory.current", &text);
-        if (r == -ENOENT) {
-                v1 = true;
-                r = cgroup_util_read_file(dir, "memory.usage_in_bytes", &text);
-        }
+        CgroupVersion v;
+        return read_usage(dir, CGROUP_VERSION_V2, &v, ret);
+}
+
+int cgstat_read_mask(const char *dir, unsigned what, CgStat *ret) {
+        CgStat s = *ret;
+        bool v1;
+        int r;
+
+        r = read_usage(dir, s.version, &s.version, &s.current);
         if (r < 0)
                 return r;
-        r = parse_value(text, v1, ret);
-        if (r < 0 || *ret == UINT64_MAX)
-                return log_debug_errno(-EBADMSG, "%s: malformed %s", dir,
-                                       v1 ? "memory.usage_in_bytes" : "memory.current");
+        v1 = s.version == CGROUP_VERSION_V1;
+        reset_parts(&s, what);
+
+        for (size_t i = 0; i < ELEMENTSOF(value_files); i++) {
+                const ValueFile *f = &value_files[i];
+                const char *name = v1 ? f->v1 : f->v2;
+                char text[VALUE_TEXT_MAX];
+                if (!(what & f->part) || !name)
+                        continue;
+                r = read_optional(dir, name, text, sizeof text);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                if (parse_value(text, v1, field(&s, f->offset)) < 0)
+                        return log_debug_errno(-EBADMSG, "%s/%s: malformed", dir, name);
+                s.have |= f->have;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(keyed_files); i++) {
+                const KeyedFile *f = &keyed_files[i];
+                char text[KEYED_TEXT_MAX];
+                if (!(what & f->part) || f->version != s.version)
+                        continue;
+                r = read_optional(dir, f->name, text, sizeof text);
+                if (r < 0)
+                        return r;
+                if (r > 0 && parse_keyed(text, f, &s) < 0)
+                        return log_debug_errno(-EBADMSG, "%s/%s: malformed", dir, f->name);
+        }
+
+        if ((what & CGSTAT_READ_PRESSURE) && !v1) {
+                char text[KEYED_TEXT_MAX];
+                r = read_optional(dir, "memory.pressure", text, sizeof text);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        if (psi_parse(text, &s.pressure) < 0)
+                                return log_debug_errno(-EBADMSG, "%s/memory.pressure: malformed", dir);
+                        s.have |= CGSTAT_HAVE_PRESSURE;
+                }
+        }
+
+        if (what & CGSTAT_READ_PROCS) {
+                uint64_t procs = 0;
+                r = count_procs(dir, 0, &procs);
+                if (r >= 0) {
+                        s.nr_procs = procs;
+                        s.have |= CGSTAT_HAVE_PROCS;
+                } else if (r != -ENOENT)
+                        return log_debug_errno(r, "%s: cannot count processes", dir);
+        }
+
+        *ret = s;
         return 0;
 }
 
 int cgstat_read(const char *dir, CgStat *ret) {
-        CgStat s = {
-                .min = UINT64_MAX,
-                .high = UINT64_MAX,
-                .max = UINT64_MAX,
-        };
-        int r;
-
-        _cleanup_free_ char *text = NULL;
-        r = cgroup_util_read_file(dir, "memory.current", &text);
-        if (r == -ENOENT) {
-                r = cgroup_util_read_file(dir, "memory.usage_in_bytes", &text);
-                s.version = CGROUP_VERSION_V1;
-        } else
-                s.version = CGROUP_VERSION_V2;
-        if (r < 0)
-                return log_debug_errno(r, "%s: no memory usage file", dir);
-        if (parse_value(text, s.version == CGROUP_VERSION_V1, &s.current) < 0 || s.current == UINT64_MAX)
-                return log_debug_errno(-EBADMSG, "%s: malformed usage", dir);
-
-        r = s.version == CGROUP_VERSION_V2 ? read_v2(dir, &s) : read_v1(dir, &s);
+        CgStat s = CGSTAT_INIT;
+        int r = cgstat_read_mask(dir, CGSTAT_READ_ALL, &s);
         if (r < 0)
                 return r;
-
-        uint64_t procs = 0;
-        r = count_procs(dir, 0, &procs);
-        if (r >= 0) {
-                s.nr_procs = procs;
-                s.have |= CGSTAT_HAVE_PROCS;
-        } else if (r != -ENOENT)
-                return log_debug_errno(r, "%s: cannot count processes", dir);
-
         *ret = s;
         return 0;
 }

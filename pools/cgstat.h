@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "cgroup.h"
-#include "psi.h" /* PsiStats: policy/psi.c parses pressure files for both */
+#include "psi-parse.h" /* PsiStats */
 
 typedef enum CgStatHave {
         CGSTAT_HAVE_PEAK = 1 << 0,
@@ -52,15 +52,54 @@ typedef struct CgStat {
         uint64_t nr_procs;       /* processes in the directory and below (slices hold theirs in scopes) */
 } CgStat;
 
-/* Reads the statistics of the cgroup directory DIR. Returns 0, -ENOENT (DIR
- * missing, or no memory.current / memory.usage_in_bytes in it: not a memory
- * cgroup), -EBADMSG (a file that is there does not parse), or another -errno
- * of reading. Optional files that are missing, or unreadable with
- * EOPNOTSUPP (PSI off: psi=0), leave their CGSTAT_HAVE_ bit clear. */
+/* The parts of the statistics cgstat_read_mask() reads, each one file or a
+ * few (v2 / v1 names):
+ *   usage     memory.current / memory.usage_in_bytes: always read, it tells the version
+ *   PEAK      memory.peak / memory.max_usage_in_bytes
+ *   STAT      memory.stat
+ *   EVENTS    memory.events / memory.failcnt and memory.oom_control
+ *   PRESSURE  memory.pressure (v2 only)
+ *   LIMITS    memory.min, memory.high, memory.max / memory.soft_limit_in_bytes,
+ *             memory.limit_in_bytes
+ *   PROCS     cgroup.procs of the directory and every directory below it */
+typedef enum CgStatRead {
+        CGSTAT_READ_PEAK = 1 << 0,
+        CGSTAT_READ_STAT = 1 << 1,
+        CGSTAT_READ_EVENTS = 1 << 2,
+        CGSTAT_READ_PRESSURE = 1 << 3,
+        CGSTAT_READ_LIMITS = 1 << 4,
+        CGSTAT_READ_PROCS = 1 << 5,
+        CGSTAT_READ_ALL = (1 << 6) - 1,
+        /* A periodic tick: usage and the event counters, 2 files on v2, 3
+         * on v1 (memory.stat and the cgroup.procs walk are the dear parts:
+         * the kernel sums v1's total_* over the subtree on every read). */
+        CGSTAT_READ_TICK = CGSTAT_READ_EVENTS,
+} CgStatRead;
+
+/* A CgStat before any read: nothing had, no limits. */
+#define CGSTAT_INIT \
+        ((CgStat) { .min = UINT64_MAX, .high = UINT64_MAX, .max = UINT64_MAX })
+
+/* Refreshes *RET from the cgroup directory DIR: the usage and version always,
+ * and the parts in WHAT (CgStatRead bits), whose fields and CGSTAT_HAVE_ bits
+ * are replaced (an optional file that is missing, or unreadable with
+ * EOPNOTSUPP: PSI off, clears its bit); the other parts keep what *RET held.
+ * Start *RET from CGSTAT_INIT or a cgstat_read(); its version, when set, is
+ * tried first. Each file costs one open, one read and one close into a stack
+ * buffer, no allocation (PROCS walks the tree and allocates its paths).
+ * Returns 0, -ENOENT (DIR missing, or no memory.current /
+ * memory.usage_in_bytes in it: not a memory cgroup), -EBADMSG (a file that is
+ * there does not parse), -EFBIG (a file longer than its buffer), or another
+ * -errno of reading; on failure *RET is untouched. */
+int cgstat_read_mask(const char *dir, unsigned what, CgStat *ret);
+
+/* Reads all the statistics of the cgroup directory DIR into *RET:
+ * cgstat_read_mask(DIR, CGSTAT_READ_ALL) from CGSTAT_INIT. Returns as
+ * cgstat_read_mask(); on failure *RET is untouched. */
 int cgstat_read(const char *dir, CgStat *ret);
 
-/* Reads only the current usage of DIR (the cheap call, for measuring
- * reserves). Returns 0, -ENOENT, -EBADMSG, or -errno. */
+/* Reads only the current usage of DIR (one file: for measuring reserves).
+ * Returns 0, -ENOENT, -EBADMSG, or -errno. */
 int cgstat_read_current(const char *dir, uint64_t *ret);
 
 /* The peak to report when the caller tracks it: the larger of TRACKED, the

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -272,6 +273,146 @@ START_TEST(test_many_procs) {
 }
 END_TEST
 
+/* The tick's read: usage and event counters only, nothing else had. */
+START_TEST(test_mask_tick_v1) {
+        CgStat s = CGSTAT_INIT;
+
+        ck_assert_int_eq(cgstat_read_mask(V1_POOLS "/data", CGSTAT_READ_TICK, &s), 0);
+        ck_assert_int_eq(s.version, CGROUP_VERSION_V1);
+        ck_assert_uint_eq(s.current, 52842496);
+        ck_assert_uint_eq(s.have, CGSTAT_HAVE_EVENTS_MAX | CGSTAT_HAVE_EVENTS_OOM_KILL);
+        ck_assert_uint_eq(s.events_max, 17);
+        ck_assert_uint_eq(s.events_oom_kill, 2);
+        ck_assert_uint_eq(s.peak, 0);
+        ck_assert_uint_eq(s.anon, 0);
+        ck_assert_uint_eq(s.max, UINT64_MAX);
+        ck_assert_uint_eq(s.nr_procs, 0);
+}
+END_TEST
+
+START_TEST(test_mask_tick_v2) {
+        CgStat s = CGSTAT_INIT;
+        unsigned all_events = CGSTAT_HAVE_EVENTS_HIGH | CGSTAT_HAVE_EVENTS_MAX | CGSTAT_HAVE_EVENTS_OOM |
+                              CGSTAT_HAVE_EVENTS_OOM_KILL;
+
+        ck_assert_int_eq(cgstat_read_mask(V2_POOLS "/poold-data.slice", CGSTAT_READ_TICK, &s), 0);
+        ck_assert_int_eq(s.version, CGROUP_VERSION_V2);
+        ck_assert_uint_eq(s.current, 109051904);
+        ck_assert_uint_eq(s.have, all_events);
+        ck_assert_uint_eq(s.events_high, 12);
+        ck_assert_uint_eq(s.events_max, 3);
+        ck_assert_uint_eq(s.events_oom, 1);
+        ck_assert_uint_eq(s.events_oom_kill, 1);
+        ck_assert_uint_eq(s.pressure.some.avg10, 0);
+}
+END_TEST
+
+/* A broken memory.stat does not fail a read that does not ask for it. */
+START_TEST(test_mask_skips_unasked) {
+        CgStat s = CGSTAT_INIT;
+
+        ck_assert_int_eq(cgstat_read_mask(V1 "broken/bad-stat", CGSTAT_READ_TICK, &s), 0);
+        ck_assert_int_eq(cgstat_read_mask(V1 "broken/bad-stat", CGSTAT_READ_STAT, &s), -EBADMSG);
+        ck_assert_int_eq(cgstat_read_mask(V2 "broken/bad-pressure", CGSTAT_READ_ALL & ~CGSTAT_READ_PRESSURE, &s), 0);
+        ck_assert_int_eq(cgstat_read_mask(V2 "broken/bad-pressure", CGSTAT_READ_PRESSURE, &s), -EBADMSG);
+}
+END_TEST
+
+/* Parts not asked for keep what the struct held; parts asked for are
+ * replaced, and lose their bit where the file is missing. */
+START_TEST(test_mask_refreshes_in_place) {
+        CgStat s;
+
+        ck_assert_int_eq(cgstat_read(V2_POOLS "/poold-data.slice", &s), 0);
+        ck_assert(s.have & CGSTAT_HAVE_PRESSURE);
+        s.anon = 4242;
+        s.events_high = 4242;
+        s.nr_procs = 4242;
+        ck_assert_int_eq(cgstat_read_mask(V2_POOLS "/poold-data.slice", CGSTAT_READ_TICK, &s), 0);
+        ck_assert_uint_eq(s.events_high, 12);
+        ck_assert_uint_eq(s.anon, 4242);
+        ck_assert_uint_eq(s.nr_procs, 4242);
+        ck_assert(s.have & CGSTAT_HAVE_STAT);
+        ck_assert(s.have & CGSTAT_HAVE_PROCS);
+
+        /* 5.10-like: no memory.pressure, no memory.peak. */
+        ck_assert_int_eq(cgstat_read_mask(V2 "broken/old-kernel", CGSTAT_READ_PRESSURE | CGSTAT_READ_PEAK, &s), 0);
+        ck_assert(!(s.have & CGSTAT_HAVE_PRESSURE));
+        ck_assert(!(s.have & CGSTAT_HAVE_PEAK));
+        ck_assert_uint_eq(s.pressure.some.avg10, 0);
+        ck_assert_uint_eq(s.peak, 0);
+        ck_assert(s.have & CGSTAT_HAVE_STAT);
+
+        /* A failed read leaves everything as it was. */
+        CgStat before = s;
+        ck_assert_int_eq(cgstat_read_mask(V2 "broken/bad-events", CGSTAT_READ_TICK, &s), -EBADMSG);
+        ck_assert_mem_eq(&s, &before, sizeof s);
+}
+END_TEST
+
+/* The version a struct holds is only tried first: a v1 directory read with
+ * a v2 struct (and the reverse) still reads right. */
+START_TEST(test_mask_version_hint) {
+        CgStat s = CGSTAT_INIT;
+
+        s.version = CGROUP_VERSION_V2;
+        ck_assert_int_eq(cgstat_read_mask(V1_POOLS "/data", CGSTAT_READ_TICK, &s), 0);
+        ck_assert_int_eq(s.version, CGROUP_VERSION_V1);
+        ck_assert_uint_eq(s.current, 52842496);
+        ck_assert_int_eq(cgstat_read_mask(V2_POOLS "/poold-data.slice", CGSTAT_READ_TICK, &s), 0);
+        ck_assert_int_eq(s.version, CGROUP_VERSION_V2);
+        ck_assert_uint_eq(s.current, 109051904);
+        ck_assert_uint_eq(s.events_high, 12);
+}
+END_TEST
+
+/* A memory.stat of SIZE bytes: anon and file, then one long key. */
+static void write_stat(const char *dir, size_t size) {
+        char path[320];
+        snprintf(path, sizeof path, "%s/memory.stat", dir);
+        FILE *f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        const char *head = "anon 1\nfile 2\n";
+        ck_assert_uint_ge(size, strlen(head) + 4);
+        fputs(head, f);
+        for (size_t i = 0; i < size - strlen(head) - 3; i++)
+                fputc('k', f);
+        fputs(" 0\n", f);
+        ck_assert_int_eq(ftell(f), (long) size);
+        fclose(f);
+}
+
+/* Files are read into a fixed buffer: one that fills it (8191 bytes and the
+ * NUL) is read whole, one byte more is refused, never cut. */
+START_TEST(test_buffer_edge) {
+        char dir[] = "/tmp/check-cgstat-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        char path[320];
+        snprintf(path, sizeof path, "%s/memory.current", dir);
+        FILE *f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("8192\n", f);
+        fclose(f);
+
+        CgStat s = CGSTAT_INIT;
+        write_stat(dir, 8191);
+        int r1 = cgstat_read_mask(dir, CGSTAT_READ_STAT, &s);
+        uint64_t anon = s.anon;
+        write_stat(dir, 8192);
+        int r2 = cgstat_read_mask(dir, CGSTAT_READ_STAT, &s);
+        int r3 = cgstat_read_mask(dir, CGSTAT_READ_TICK, &s);
+
+        unlink(path);
+        snprintf(path, sizeof path, "%s/memory.stat", dir);
+        unlink(path);
+        rmdir(dir);
+        ck_assert_int_eq(r1, 0);
+        ck_assert_uint_eq(anon, 1);
+        ck_assert_int_eq(r2, -EFBIG);
+        ck_assert_int_eq(r3, 0);
+}
+END_TEST
+
 static Suite *cgstat_suite(void) {
         Suite *s = suite_create("cgstat");
         TCase *tc = tcase_create("v1");
@@ -292,6 +433,15 @@ static Suite *cgstat_suite(void) {
         tcase_add_loop_test(tc, test_bad, 0, (int) (sizeof bad / sizeof bad[0]));
         tcase_add_test(tc, test_read_current);
         tcase_add_test(tc, test_many_procs);
+        tcase_add_test(tc, test_buffer_edge);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("mask");
+        tcase_add_test(tc, test_mask_tick_v1);
+        tcase_add_test(tc, test_mask_tick_v2);
+        tcase_add_test(tc, test_mask_skips_unasked);
+        tcase_add_test(tc, test_mask_refreshes_in_place);
+        tcase_add_test(tc, test_mask_version_hint);
         suite_add_tcase(s, tc);
         return s;
 }

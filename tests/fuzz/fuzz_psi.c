@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "psi.h"
+#include "psi-parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
