@@ -88,3 +88,6 @@ bench_bench_alloc_LDADD = libpoold.la $(JEMALLOC_LIBS) -lpthread -lm
 bench_bench_shrink_SOURCES = bench/bench_shrink.c
 bench_bench_shrink_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS) -pthread
 bench_bench_shrink_LDADD = libpoold.la $(JEMALLOC_LIBS) -lpthread
+
+# poolctl status's LIBPOOLD table (tests/check_status.c).
+EXTRA_DIST += tests/conf/status-arena.json tests/conf/status-arena.out

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "size.h"
@@ -115,6 +116,20 @@ int status_print(json_object *status, FILE *out) {
                 fprintf(out, "%-16s %-7s %5s %9s %9s %9s %9s %9s %7s\n", get_str(p, "name") ?: "?", "orphan", "-", "-",
                         "-", size_or_dash(p, "max", a), size_or_dash(p, "used", b), "-",
                         count_or_dash(p, "members", n1));
+        }
+
+        /* Bytes charged through libpoold arenas, per pool with clients
+         * ("arena" is null when a pool has no page or no client). */
+        bool arenas = false;
+        for (size_t i = 0; i < np; i++) {
+                json_object *p = json_object_array_get_idx(pools, i), *ar = get(p, "arena");
+                if (!ar || !json_object_is_type(ar, json_type_object))
+                        continue;
+                if (!arenas)
+                        fprintf(out, "\n%-16s %9s %9s %9s\n", "LIBPOOLD", "CHARGED", "PEAK", "PROCESSES");
+                arenas = true;
+                fprintf(out, "%-16s %9s %9s %9s\n", get_str(p, "name") ?: "?", size_or_dash(ar, "charged", a),
+                        size_or_dash(ar, "peak", b), count_or_dash(ar, "processes", n1));
         }
 
         const char *bar = get_str(host, "bar");

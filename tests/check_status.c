@@ -74,6 +74,25 @@ START_TEST(test_golden_warnings) {
 }
 END_TEST
 
+/* Pools with libpoold clients: a LIBPOOLD table of the "arena" objects,
+ * none for a null one, dashes for absent figures. */
+START_TEST(test_golden_arena) {
+        golden("status-arena");
+}
+END_TEST
+
+/* No "arena" anywhere (a poold without pages): no LIBPOOLD table. */
+START_TEST(test_no_arena_no_table) {
+        json_object *o = json_tokener_parse(
+                "{\"host\": {}, \"pools\": [{\"name\": \"data\", \"arena\": null}, {\"name\": \"kv\"}]}");
+        int r;
+        _cleanup_free_ char *got = render(o, &r);
+        json_object_put(o);
+        ck_assert_int_eq(r, 0);
+        ck_assert_ptr_null(strstr(got, "LIBPOOLD"));
+}
+END_TEST
+
 START_TEST(test_missing_host) {
         json_object *o = json_tokener_parse("{\"pools\": []}");
         int r;
@@ -108,6 +127,8 @@ static Suite *status_suite(void) {
         TCase *tc = tcase_create("render");
         tcase_add_test(tc, test_golden_cgroupfs);
         tcase_add_test(tc, test_golden_warnings);
+        tcase_add_test(tc, test_golden_arena);
+        tcase_add_test(tc, test_no_arena_no_table);
         tcase_add_test(tc, test_missing_host);
         tcase_add_test(tc, test_nulls_are_dashes);
         suite_add_tcase(s, tc);
