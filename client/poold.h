@@ -93,12 +93,17 @@ typedef struct PoolStats {
 typedef uint64_t (*PoolShrinkFn)(Pool *p, uint64_t bytes, void *userdata);
 
 /* Opens pool NAME. With POOL_OPEN_STANDALONE, OPTS->max is the budget.
- * Without it the budget comes from poold through its control socket.
+ * Without it the budget (Max, target, NUMA policy: OPTS' are ignored) comes
+ * from poold: pool_open() connects to OPTS->socket_path, asks for the pool's
+ * budget page (verb "open", privileged: root or group poold), maps it, and
+ * keeps the connection, subscribed to the pool's shrink requests, which
+ * pool_poll() reads (see pool_get_fd()). Blocks up to 5 s per reply.
  * Returns 0, -EINVAL (bad name, options, or NUMA nodes), -ENOMEM (also: Max
  * too small for the arena's own metadata), -EMFILE (too many pools open),
- * -ENOENT/-ECONNREFUSED (poold not running), -ENOTSUP (not standalone: the
- * daemon connection is not in this version), -EPROTO (budget page of another
- * version). */
+ * -ENOENT/-ECONNREFUSED (poold not running), -ENXIO (poold has no such
+ * pool), -EPERM (not root nor in group poold), -ENOSPC (every process slot
+ * of the pool taken), -ETIMEDOUT/-ECONNRESET/-EBADMSG (poold did not answer
+ * properly), -EPROTO (budget page of another version). */
 int pool_open(const char *name, const PoolOpenOptions *opts, Pool **ret);
 
 /* Destroys the arena (every allocation of P is released), stops the shrink
@@ -134,8 +139,11 @@ int pool_remove_shrink(Pool *p, PoolShrinkFn fn, void *userdata);
  * (over Max). */
 int pool_set_target(Pool *p, uint64_t target);
 
-/* Runs pending shrink work: if the pool is over its target, asks the
- * callbacks for this process's share of the excess, then purges the arena.
+/* Runs pending shrink work: reads poold's requests (opened through poold),
+ * and if the pool is over its target, asks the callbacks for this process's
+ * share of the excess, then purges the arena; a request from poold is then
+ * acknowledged with the charge given back. Never blocks on poold (an
+ * acknowledgement waits at most 1 s for room in the socket buffer).
  * Returns 1 if it shrank, 0 if nothing was pending, or a negative errno. */
 int pool_poll(Pool *p);
 
@@ -144,8 +152,10 @@ int pool_poll(Pool *p);
  * bytes of charge given back. Returns 0 or a negative errno. */
 int pool_shrink_now(Pool *p, uint64_t *ret_released);
 
-/* An eventfd that becomes readable when shrink work is pending; poll it and
- * call pool_poll(). Owned by P. Returns the fd. */
+/* An fd that becomes readable (POLLIN) when shrink work may be pending:
+ * poll it and call pool_poll(). Standalone an eventfd; through poold an
+ * epoll fd over that eventfd and poold's socket, so poold's requests wake
+ * the poller too. Owned by P; do not read it. Returns the fd. */
 int pool_get_fd(Pool *p);
 
 /* Fills RET with the pool's figures. Returns 0 or a negative errno. */

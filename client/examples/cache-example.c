@@ -3,10 +3,13 @@
  *
  *   cc cache-example.c $(pkg-config --cflags --libs libpoold) -o cache-example
  *   ./cache-example             # standalone: a private 64 MiB budget
+ *   ./cache-example POOL [SOCKET]  # pool POOL of a running poold (as root
+ *                                  # or a member of group poold)
  *
- * In a real service, open the pool without POOL_OPEN_STANDALONE so poold
- * gives it its budget, and call pool_poll() from your event loop when
- * pool_get_fd() is readable (or pass POOL_OPEN_SHRINK_THREAD). */
+ * Through poold the pool's Max, target and NUMA policy are poold's, and
+ * poold's shrink requests are handled by pool_poll(): call it from your
+ * event loop when pool_get_fd() is readable (or pass
+ * POOL_OPEN_SHRINK_THREAD). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,16 +18,26 @@
 
 #include <poold/poold.h>
 
-int main(void) {
+int main(int argc, char *argv[]) {
         PoolOpenOptions opts = {
                 .flags = POOL_OPEN_STANDALONE,
                 .max = UINT64_C(64) << 20,    /* over this, allocations fail: nothing is killed */
                 .target = UINT64_C(48) << 20, /* over this, the cache is asked to shrink */
         };
+        const char *name = "example";
+        if (argc > 1) {
+                /* poold's budget: flags 0, the sizes above are not used. */
+                opts = (PoolOpenOptions) { .socket_path = argc > 2 ? argv[2] : NULL };
+                name = argv[1];
+        }
         Pool *pool;
-        int r = pool_open("example", &opts, &pool);
+        int r = pool_open(name, &opts, &pool);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                fprintf(stderr, "pool_open: poold is not running\n");
+                return 1;
+        }
         if (r < 0) {
-                fprintf(stderr, "pool_open: %s\n", strerror(-r));
+                fprintf(stderr, "pool_open %s: %s\n", name, r == -ENXIO ? "poold has no such pool" : strerror(-r));
                 return 1;
         }
 
