@@ -24,6 +24,8 @@ static const Verb verbs[] = {
           "run CMD inside a pool and return its exit status", poolctl_run },
         { "attach", "--pool NAME PID [--socket PATH]",
           "move a running process into a pool", poolctl_attach },
+        { "events", "[--follow] [--json] [--after SEQ] [--limit N] [--socket PATH]",
+          "show the pressure controller's decisions (shrink, grow, exhausted)", poolctl_events },
 };
 
 int poolctl_usage_error(const char *verb, const char *format, ...) {

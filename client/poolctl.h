@@ -33,3 +33,6 @@ int poolctl_reload(int argc, char *argv[]);
 int poolctl_set(int argc, char *argv[]);
 int poolctl_attach(int argc, char *argv[]);
 int poolctl_run(int argc, char *argv[]);
+
+/* client/poolctl-events.c: the pressure events, exit statuses as above. */
+int poolctl_events(int argc, char *argv[]);

@@ -15,7 +15,8 @@ bin_PROGRAMS += poolctl
 poolctl_SOURCES = \
 	client/poolctl.c client/poolctl.h \
 	client/poolctl-check.c \
-	client/poolctl-ctl.c
+	client/poolctl-ctl.c \
+	client/poolctl-events.c
 poolctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 poolctl_LDADD = $(CORE_LIBS)
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "budget.h"
 #include "cgroup.h"
@@ -16,7 +17,9 @@
 #include "manager.h"
 #include "meminfo.h"
 #include "numa-topology.h"
+#include "pressure.h"
 #include "report.h"
+#include "signals.h"
 
 /* What the manager remembers of one configured pool between stats reads. */
 typedef struct PoolState {
@@ -40,13 +43,14 @@ struct Manager {
         ManagerOptions options;
         const char *config_path;
         sd_event *event;
-        sd_event_source *stats_timer;
         Control *control;
         CgroupDriver *driver;
+        Pressure *pressure;      /* the shrink ladder; NULL until started */
 
         Config *config;
         Budget budget;
         TotalSource total_source;
+        uint64_t total_previous; /* MemTotal before it last changed at runtime; 0: never changed */
         NumaTopology topo;
         PoolState *pools; /* config->n_pools */
         ReserveState *reserves; /* config->n_reserves */
@@ -71,8 +75,6 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
         if (o)
                 m->options = *o;
         m->config_path = m->options.config_path ? m->options.config_path : POOLD_CONFIG_PATH;
-        if (m->options.stats_interval_usec == 0)
-                m->options.stats_interval_usec = MANAGER_STATS_INTERVAL_USEC;
         m->state = "starting";
         r = sd_event_new(&m->event);
         if (r < 0) {
@@ -86,8 +88,8 @@ int manager_new(const ManagerOptions *o, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        pressure_free(m->pressure); /* before the control socket it pushes to */
         control_free(m->control);
-        sd_event_source_unref(m->stats_timer);
         cgroup_driver_free(m->driver);
         if (m->config)
                 pool_states_free(m->pools, m->config->n_pools);
@@ -152,10 +154,10 @@ static int manager_load(Manager *m, Config **ret_c, Budget *ret_b, TotalSource *
         return 0;
 }
 
-static void pool_limits_from(const PoolConf *pc, const PoolBudget *pb, uint64_t target_override, PoolLimits *ret) {
+static void pool_limits_from(const PoolConf *pc, const PoolBudget *pb, uint64_t high, PoolLimits *ret) {
         *ret = (PoolLimits) {
                 .min = pb->min,
-                .high = target_override != UINT64_MAX ? target_override : pb->target,
+                .high = high,
                 .max = pb->max,
         };
         nodeset_clear(&ret->mems);
@@ -164,6 +166,23 @@ static void pool_limits_from(const PoolConf *pc, const PoolBudget *pb, uint64_t 
          * mems (that would turn it into a bind). */
         if (pc->numa.mode == NUMA_BIND || pc->numa.mode == NUMA_INTERLEAVE)
                 ret->mems = pc->numa.nodes;
+}
+
+static uint64_t page_size(void) {
+        long n = sysconf(_SC_PAGESIZE);
+        return n > 0 ? (uint64_t) n : 4096;
+}
+
+/* The target pool I is planned at: the budget's, or `poolctl set`'s. */
+static uint64_t manager_planned_target(const Manager *m, size_t i) {
+        return m->pools[i].target_override != UINT64_MAX ? m->pools[i].target_override : m->budget.pools[i].target;
+}
+
+/* The target in force: the pressure controller's once it runs (lowered
+ * under pressure, growing back after), else the plan. */
+static uint64_t manager_pool_target(const Manager *m, size_t i) {
+        uint64_t t = pressure_pool_target(m->pressure, i);
+        return t != UINT64_MAX ? t : manager_planned_target(m, i);
 }
 
 static bool manager_is_configured(const Manager *m, const char *name) {
@@ -188,7 +207,7 @@ static int manager_apply(Manager *m) {
         for (size_t i = 0; i < m->config->n_pools; i++) {
                 const PoolConf *pc = &m->config->pools[i];
                 PoolLimits l;
-                pool_limits_from(pc, &m->budget.pools[i], m->pools[i].target_override, &l);
+                pool_limits_from(pc, &m->budget.pools[i], manager_pool_target(m, i), &l);
                 r = cgroup_driver_apply_pool(m->driver, pc->name, &l);
                 m->pools[i].apply_error = r < 0 ? r : 0;
                 if (r < 0) {
@@ -290,6 +309,38 @@ static int manager_swap(Manager *m, Config *c, Budget *b, TotalSource source) {
         return 0;
 }
 
+/* The pools' cgroup directories (borrowed from the pool states), for the
+ * pressure module's per-pool PSI triggers. */
+static char **manager_paths(const Manager *m) {
+        char **v = calloc(m->config->n_pools + 1, sizeof *v);
+        for (size_t i = 0; v && i < m->config->n_pools; i++)
+                v[i] = m->pools[i].path;
+        return v;
+}
+
+/* Hands the running configuration and budget to the pressure controller,
+ * with `poolctl set` targets as the plan. */
+static int manager_configure_pressure(Manager *m) {
+        int r;
+
+        if (!m->pressure)
+                return 0;
+        Budget plan = m->budget;
+        _cleanup_free_ PoolBudget *pools = calloc(m->config->n_pools ? m->config->n_pools : 1, sizeof *pools);
+        _cleanup_free_ char **paths = manager_paths(m);
+        if (!pools || !paths)
+                return log_error_errno(-ENOMEM, "cannot hand the budget to the pressure controller");
+        for (size_t i = 0; i < m->config->n_pools; i++) {
+                pools[i] = m->budget.pools[i];
+                pools[i].target = manager_planned_target(m, i);
+        }
+        plan.pools = pools;
+        r = pressure_configure(m->pressure, m->config, &plan, paths);
+        if (r < 0)
+                log_error_errno(r, "the pressure controller refused the configuration; it keeps the one before");
+        return r;
+}
+
 static void manager_log_diag(const Diag *d) {
         for (size_t i = 0; i < d->n; i++)
                 log_error("%s", d->messages[i]);
@@ -310,9 +361,10 @@ static char *diag_join(const Diag *d) {
 
 static void manager_notify_status(Manager *m) {
         char poolable[SIZE_FMT_MAX];
-        (void) sd_notifyf(false, "STATUS=%zu pools, %s poolable, driver %s%s", m->config->n_pools,
-                          size_format_human(m->budget.poolable, poolable), cgroup_driver_name(m->driver),
-                          m->last_reload_error ? " (last reload failed)" : "");
+        (void) sd_notifyf(false, "STATUS=%s%zu pools, %s poolable, driver %s%s",
+                          pressure_exhausted(m->pressure) ? "EXHAUSTED: every pool at Min under pressure; " : "",
+                          m->config->n_pools, size_format_human(m->budget.poolable, poolable),
+                          cgroup_driver_name(m->driver), m->last_reload_error ? " (last reload failed)" : "");
 }
 
 int manager_reload(Manager *m, Diag *diag) {
@@ -348,6 +400,7 @@ int manager_reload(Manager *m, Diag *diag) {
         TAKE_PTR(c);
         free(m->last_reload_error);
         m->last_reload_error = NULL;
+        (void) manager_configure_pressure(m);
         r = manager_apply(m);
         if (r < 0)
                 log_warning("reloaded, but not every limit could be applied (see above)");
@@ -400,13 +453,26 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
                 }
                 uint64_t old = m->pools[i].target_override;
                 m->pools[i].target_override = size;
-                PoolLimits l;
-                pool_limits_from(pc, pb, size, &l);
-                r = cgroup_driver_apply_pool(m->driver, pool, &l);
-                if (r < 0) {
-                        m->pools[i].target_override = old;
-                        (void) diag_add(diag, "pool %s: cannot apply: %s", pool, strerror(-r));
-                        return r;
+                if (m->pressure) {
+                        /* The new target is the pool's plan: the controller
+                         * brings it down (notice, then memory.high) or lets
+                         * it grow back in steps, as after pressure. */
+                        r = manager_configure_pressure(m);
+                        if (r < 0) {
+                                m->pools[i].target_override = old;
+                                (void) diag_add(diag, "pool %s: the pressure controller refused it: %s", pool,
+                                                strerror(-r));
+                                return r;
+                        }
+                } else {
+                        PoolLimits l;
+                        pool_limits_from(pc, pb, size, &l);
+                        r = cgroup_driver_apply_pool(m->driver, pool, &l);
+                        if (r < 0) {
+                                m->pools[i].target_override = old;
+                                (void) diag_add(diag, "pool %s: cannot apply: %s", pool, strerror(-r));
+                                return r;
+                        }
                 }
                 log_info("pool %s: target set to %s until the next reload", pool, size_format_exact(size, buf));
                 return 0;
@@ -450,6 +516,7 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
                 if (t != UINT64_MAX && (t < b.pools[j].min || t > b.pools[j].max))
                         m->pools[j].target_override = UINT64_MAX;
         }
+        (void) manager_configure_pressure(m);
         r = manager_apply(m);
         log_info("pool %s: %s set to %s until the next reload", pool, field, size_format_exact(size, buf));
         if (r < 0) {
@@ -494,19 +561,86 @@ int manager_refresh_stats(Manager *m) {
                 rs->error = r < 0 ? r : 0;
         }
 
-        /* Here the pressure controller (policy/controller.h) will take these
-         * readings with the PSI and MemAvailable signals, and apply the
-         * targets controller_tick() returns through cgroup_driver_apply_pool(). */
         return 0;
 }
 
-static int manager_on_stats(sd_event_source *s, uint64_t usec, void *userdata) {
+/* --- the pressure module's hands (PressureOps) --- */
+
+static void manager_measure(void *userdata, PolicyPoolSample *pools, size_t n_pools, uint64_t *reserve_usage,
+                            size_t n_reserves) {
         Manager *m = userdata;
 
         (void) manager_refresh_stats(m);
-        (void) sd_event_source_set_time(s, usec + m->options.stats_interval_usec);
-        return 0;
+        for (size_t i = 0; i < n_pools && i < m->config->n_pools; i++)
+                if (m->pools[i].stat_error == 0)
+                        signals_pool_sample(&m->pools[i].stat, &pools[i]);
+        for (size_t i = 0; i < n_reserves && i < m->config->n_reserves; i++)
+                if (m->reserves[i].measured && m->reserves[i].error == 0)
+                        reserve_usage[i] = m->reserves[i].current;
 }
+
+static int manager_set_high(void *userdata, size_t i, uint64_t bytes) {
+        Manager *m = userdata;
+        PoolLimits l;
+        int r;
+
+        if (i >= m->config->n_pools)
+                return -ERANGE;
+        pool_limits_from(&m->config->pools[i], &m->budget.pools[i], bytes, &l);
+        r = cgroup_driver_apply_pool(m->driver, m->config->pools[i].name, &l);
+        m->pools[i].apply_error = r < 0 ? r : 0;
+        return r;
+}
+
+/* Memory hotplug or a balloon changed MemTotal: the same configuration on
+ * the new total, or the old budget kept if it no longer fits. */
+static void manager_on_total_changed(void *userdata, uint64_t total) {
+        Manager *m = userdata;
+        Budget b = {};
+        Diag d = {};
+        HostFacts h;
+        int r;
+
+        if (m->total_source != TOTAL_SOURCE_MEMINFO)
+                return; /* [Host] Total= plans another machine's figure */
+        numa_topology_host_facts(&m->topo, total, &h);
+        r = budget_compute(m->config, &h, &b, &d);
+        if (r < 0) {
+                log_error("MemTotal is now %" PRIu64 " bytes and the configuration no longer fits; keeping the "
+                          "budget of %" PRIu64 " bytes:", total, m->budget.total);
+                manager_log_diag(&d);
+                diag_done(&d);
+                return;
+        }
+        diag_done(&d);
+        m->total_previous = m->budget.total;
+        budget_done(&m->budget);
+        m->budget = b;
+        for (size_t j = 0; j < m->config->n_pools; j++) {
+                uint64_t t = m->pools[j].target_override;
+                if (t != UINT64_MAX && (t < b.pools[j].min || t > b.pools[j].max))
+                        m->pools[j].target_override = UINT64_MAX;
+        }
+        (void) manager_configure_pressure(m);
+        if (manager_apply(m) < 0)
+                log_warning("re-partitioned for MemTotal %" PRIu64 ", but not every limit applied (see above)", total);
+        else
+                log_notice("re-partitioned for MemTotal %" PRIu64 " bytes (was %" PRIu64 "): %" PRIu64
+                           " poolable", total, m->total_previous, m->budget.poolable);
+        manager_notify_status(m);
+}
+
+static void manager_on_pressure_state(void *userdata) {
+        manager_notify_status(userdata);
+}
+
+static const PressureOps manager_pressure_ops = {
+        .measure = manager_measure,
+        .set_high = manager_set_high,
+        .target_changed = NULL,
+        .total_changed = manager_on_total_changed,
+        .state_changed = manager_on_pressure_state,
+};
 
 static json_object *json_u64_or_null(bool have, uint64_t v) {
         return have ? json_object_new_uint64(v) : NULL;
@@ -552,6 +686,7 @@ int manager_status_json(Manager *m, json_object **ret) {
         json_add(host, "unassigned", json_object_new_uint64(b->unassigned));
         json_add(host, "driver", json_object_new_string(cgroup_driver_name(m->driver)));
         json_add(host, "cgroup_version", json_object_new_int(cgroup_driver_version(m->driver)));
+        json_add(host, "total_previous", m->total_previous ? json_object_new_uint64(m->total_previous) : NULL);
         json_add(host, "state", json_object_new_string(m->state));
         json_add(host, "config", json_object_new_string(m->config_path));
         json_add(host, "last_reload_error",
@@ -588,7 +723,7 @@ int manager_status_json(Manager *m, json_object **ret) {
                 const PoolBudget *pb = &b->pools[i];
                 const CgStat *s = &ps->stat;
                 bool have = ps->stat_error == 0 && ps->have_base;
-                uint64_t target = ps->target_override != UINT64_MAX ? ps->target_override : pb->target;
+                uint64_t target = manager_pool_target(m, i);
                 char numa[NODESET_FMT_MAX + 16];
                 json_object *p = json_object_new_object(), *ev = json_object_new_object();
 
@@ -611,6 +746,7 @@ int manager_status_json(Manager *m, json_object **ret) {
                 json_add(ev, "oom_kill", json_u64_or_null(have && (s->have & CGSTAT_HAVE_EVENTS_OOM_KILL),
                                                           s->events_oom_kill - ps->base_oom_kill));
                 json_add(p, "events", ev);
+                pressure_pool_status_json(m->pressure, i, p);
                 json_add(p, "error", ps->apply_error ? json_object_new_string(strerror(-ps->apply_error)) :
                                      ps->stat_error ? json_object_new_string(strerror(-ps->stat_error)) : NULL);
                 json_object_array_add(pools, p);
@@ -647,6 +783,14 @@ int manager_status_json(Manager *m, json_object **ret) {
         if (m->last_reload_error)
                 json_object_array_add(warnings, json_object_new_string(
                         "the last reload failed: the configuration in force is the one before it"));
+        if (pressure_exhausted(m->pressure))
+                json_object_array_add(warnings, json_object_new_string(
+                        "memory exhausted: every pool is at its Min and the pressure remains (left to the kernel)"));
+        if (m->pressure) {
+                json_object *pr = NULL;
+                if (pressure_status_json(m->pressure, &pr) >= 0)
+                        json_add(o, "pressure", pr);
+        }
         json_add(o, "warnings", warnings);
         *ret = o;
         return 0;
@@ -804,20 +948,46 @@ int manager_start(Manager *m) {
         }
         TAKE_PTR(c);
 
-        r = manager_apply(m);
-        if (r < 0)
-                log_warning("not every limit could be applied (see above); carrying on");
+        /* What is in force already, read before anything is applied. */
         (void) manager_refresh_stats(m);
 
         r = control_new(m->event, m->options.socket_path, &m->control);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the control socket");
+
+        r = pressure_new(m->event, m->control, m->options.proc_root, &manager_pressure_ops, m, &m->pressure);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the pressure controller");
+        r = manager_configure_pressure(m);
+        if (r < 0)
+                return r;
+        /* A restarted poold keeps a shrink its predecessor made (the lower
+         * memory.high it finds) and lets it grow back after GrowHold, rather
+         * than undo it at once and shrink again. */
+        for (size_t i = 0; i < m->config->n_pools; i++) {
+                const PoolState *ps = &m->pools[i];
+                char buf[SIZE_FMT_MAX];
+                /* The kernel keeps limits in whole pages: a plan of
+                 * 7288397756 reads back as 7288397312. */
+                uint64_t planned = manager_planned_target(m, i) & ~(page_size() - 1);
+                if (ps->stat_error != 0 || !(ps->stat.have & CGSTAT_HAVE_HIGH) || ps->stat.high >= planned ||
+                    ps->stat.high < m->budget.pools[i].min)
+                        continue;
+                if (pressure_adopt_target(m->pressure, i, ps->stat.high) >= 0)
+                        log_info("pool %s: keeps the target %s found in force (shrunk before a restart)",
+                                 m->config->pools[i].name, size_format_human(ps->stat.high, buf));
+        }
+
+        r = manager_apply(m);
+        if (r < 0)
+                log_warning("not every limit could be applied (see above); carrying on");
         if (m->options.privileged_group)
                 (void) control_set_privileged_group(m->control, m->options.privileged_group);
         if ((r = control_register_verb(m->control, "status", 0, verb_status, m)) < 0 ||
             (r = control_register_verb(m->control, "reload", CONTROL_VERB_PRIVILEGED, verb_reload, m)) < 0 ||
             (r = control_register_verb(m->control, "set", CONTROL_VERB_PRIVILEGED, verb_set, m)) < 0 ||
-            (r = control_register_verb(m->control, "attach", CONTROL_VERB_PRIVILEGED, verb_attach, m)) < 0)
+            (r = control_register_verb(m->control, "attach", CONTROL_VERB_PRIVILEGED, verb_attach, m)) < 0 ||
+            (r = pressure_register_verbs(m->pressure, m->control)) < 0)
                 return log_error_errno(r, "cannot register the control verbs");
         r = control_start(m->control);
         if (r < 0)
@@ -838,13 +1008,12 @@ int manager_start(Manager *m) {
                         return log_error_errno(r, "cannot handle signals");
         }
 
-        r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC, m->options.stats_interval_usec,
-                                       0, manager_on_stats, m);
+        _cleanup_free_ char **paths = manager_paths(m);
+        if (!paths)
+                return log_error_errno(-ENOMEM, "cannot start the pressure controller");
+        r = pressure_start(m->pressure, paths);
         if (r < 0)
-                return log_error_errno(r, "cannot arm the stats timer");
-        r = sd_event_source_set_enabled(m->stats_timer, SD_EVENT_ON);
-        if (r < 0)
-                return log_error_errno(r, "cannot arm the stats timer");
+                return log_error_errno(r, "cannot start the pressure controller");
 
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)

@@ -10,11 +10,11 @@
  * is ever deleted or killed) -> control socket -> READY=1.
  * Signals: SIGHUP reloads (a bad new config leaves the running one in
  * force), SIGTERM/SIGINT leave the loop with the limits in force.
- * A stats timer reads every pool's and measured reserve's cgroup.
- *
- * The pressure controller (policy/) is not wired yet: its place is
- * manager_on_stats(), which has every pool's fresh CgStat and would feed
- * controller_tick() and apply the targets it returns. */
+ * Pressure: daemon/pressure.c runs the shrink ladder (policy/controller.h)
+ * on the same loop; the manager gives it the configuration and budget (with
+ * `poolctl set` targets as the plan) and its hands: reading the cgroups,
+ * writing a pool's memory.high, re-partitioning when MemTotal changes. The
+ * target applied to a pool is the controller's. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -26,16 +26,11 @@
 
 typedef struct Manager Manager;
 
-/* The stats timer's period: 2 s, the shortest PSI window an unprivileged
- * trigger may use (PITFALLS.md), so the two see the same time scale. */
-#define MANAGER_STATS_INTERVAL_USEC (2ULL * 1000000ULL)
-
 typedef struct ManagerOptions {
         const char *config_path;      /* NULL: POOLD_CONFIG_PATH */
         const char *socket_path;      /* NULL: CONTROL_SOCKET_PATH (socket activation first) */
-        const char *proc_root;        /* NULL: "/proc" (MemTotal) */
+        const char *proc_root;        /* NULL: "/proc" (meminfo, pressure/memory) */
         const char *privileged_group; /* NULL: "poold" */
-        uint64_t stats_interval_usec; /* 0: MANAGER_STATS_INTERVAL_USEC */
         bool no_signals;              /* tests: do not block or handle SIGHUP/SIGTERM/SIGINT */
 } ManagerOptions;
 
