@@ -11,10 +11,12 @@
  * writes every page, then asks the kernel where each page is: move_pages(2)
  * with nodes = NULL only reports (nothing moves). One line per pool:
  *
- *   pool=p0_bind spec=bind:1 mib=64 pages=16384 node0=0 node1=16384 absent=0 policy=bind:1
+ *   pool=p0_bind spec=bind:1 mib=64 pages=16384 node0=0 node1=16384 absent=0 first_absent=0
+ *     first_errno=0 policy=bind:1
  *
  * node<N> for every node the host has; absent = pages move_pages did not
- * find (never touched or an error); policy = the kernel's own record for
+ * find (never touched or an error) even after a re-read (first_absent and
+ * first_errno: on the first query, see report()); policy = the kernel's own record for
  * the mapping that holds the first allocation (/proc/self/numa_maps), so a
  * policy that never reached the kernel shows here whatever the counts say.
  * All pools stay open until every line is printed, as an application would
@@ -143,22 +145,57 @@ static int fill(Place *p, uint64_t mib_wanted, long page) {
         return 0;
 }
 
+/* Asks the kernel for the node of each of the N pages (status gets the
+ * node or a negative errno). nodes = NULL: only reports, nothing moves. */
+static int query(const char *name, void **pages, size_t n, int *status) {
+        if (numa_move_pages(0, n, pages, NULL, status, 0) < 0) {
+                int r = -errno;
+                fprintf(stderr, "numa-place: %s: move_pages: %s\n", name, strerror(errno));
+                return r;
+        }
+        return 0;
+}
+
 static int report(const Place *p, long page, int n_nodes) {
         size_t per_chunk = MIB / (size_t) page, n = p->n_chunks * per_chunk;
-        void **pages = malloc(n * sizeof *pages);
-        int *status = malloc(n * sizeof *status);
-        uint64_t *count = calloc((size_t) n_nodes, sizeof *count), absent = 0;
-        int r = -ENOMEM;
-        if (!pages || !status || !count)
+        void **pages = malloc(n * sizeof *pages), **again = malloc(n * sizeof *again);
+        int *status = malloc(n * sizeof *status), *status_again = malloc(n * sizeof *status_again);
+        uint64_t *count = calloc((size_t) n_nodes, sizeof *count), first_absent = 0, absent = 0;
+        int first_errno = 0, r = -ENOMEM;
+        if (!pages || !again || !status || !status_again || !count)
                 goto out;
         for (size_t i = 0; i < n; i++)
                 pages[i] = (char *) p->chunks[i / per_chunk] + (i % per_chunk) * (size_t) page;
-        /* nodes = NULL: only the status (the node of each page) is filled. */
-        if (numa_move_pages(0, n, pages, NULL, status, 0) < 0) {
-                r = -errno;
-                fprintf(stderr, "numa-place: %s: move_pages: %s\n", p->name, strerror(errno));
+        if ((r = query(p->name, pages, n, status)) < 0)
                 goto out;
+
+        /* A page we wrote and move_pages does not find (-ENOENT) is one that
+         * automatic NUMA balancing has made PROT_NONE to sample its accesses
+         * (the kernel's page walk for move_pages skips those): read it, which
+         * takes the hinting fault and maps it again, and ask once more. The
+         * fault may migrate it, but only to where the policy and the cpuset
+         * allow, which is what is measured. Counted in first_absent. */
+        for (int round = 0; round < 3; round++) {
+                size_t m = 0;
+                for (size_t i = 0; i < n; i++)
+                        if (status[i] < 0) {
+                                if (round == 0) {
+                                        first_absent++;
+                                        if (!first_errno)
+                                                first_errno = -status[i];
+                                }
+                                (void) *(volatile char *) pages[i];
+                                again[m++] = pages[i];
+                        }
+                if (m == 0)
+                        break;
+                if ((r = query(p->name, again, m, status_again)) < 0)
+                        goto out;
+                for (size_t i = 0, j = 0; i < n && j < m; i++)
+                        if (status[i] < 0)
+                                status[i] = status_again[j++];
         }
+
         for (size_t i = 0; i < n; i++) {
                 if (status[i] >= 0 && status[i] < n_nodes)
                         count[status[i]]++;
@@ -171,12 +208,15 @@ static int report(const Place *p, long page, int n_nodes) {
         printf("pool=%s spec=%s mib=%zu pages=%zu", p->name, p->spec, p->n_chunks, n);
         for (int i = 0; i < n_nodes; i++)
                 printf(" node%d=%" PRIu64, i, count[i]);
-        printf(" absent=%" PRIu64 " policy=%s\n", absent, policy);
+        printf(" absent=%" PRIu64 " first_absent=%" PRIu64 " first_errno=%s policy=%s\n", absent, first_absent,
+               first_errno ? strerrorname_np(first_errno) : "0", policy);
         fflush(stdout);
         r = 0;
 out:
         free(pages);
+        free(again);
         free(status);
+        free(status_again);
         free(count);
         return r;
 }
