@@ -17,6 +17,7 @@
 #include "manager.h"
 #include "meminfo.h"
 #include "numa-topology.h"
+#include "pages.h"
 #include "pressure.h"
 #include "report.h"
 #include "signals.h"
@@ -34,6 +35,7 @@ typedef struct PoolState {
 } PoolState;
 
 typedef struct ReserveState {
+        char *path;  /* its cgroup directory, resolved once (a D-Bus round trip for Unit=) */
         bool measured;
         int error; /* -errno of finding or reading its cgroup, 0 */
         uint64_t current;
@@ -46,6 +48,7 @@ struct Manager {
         Control *control;
         CgroupDriver *driver;
         Pressure *pressure;      /* the shrink ladder; NULL until started */
+        Pages *pages;            /* libpoold's budget pages, one per pool; NULL until started */
 
         Config *config;
         Budget budget;
@@ -59,6 +62,12 @@ struct Manager {
         const char *state;       /* "starting", "running", "reloading", "stopping" */
         char *last_reload_error; /* the Diag lines joined by "\n"; NULL after a good reload */
 };
+
+static void reserve_states_free(ReserveState *r, size_t n) {
+        for (size_t i = 0; r && i < n; i++)
+                free(r[i].path);
+        free(r);
+}
 
 static void pool_states_free(PoolState *p, size_t n) {
         for (size_t i = 0; p && i < n; i++)
@@ -89,11 +98,13 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         pressure_free(m->pressure); /* before the control socket it pushes to */
+        pages_free(m->pages);
         control_free(m->control);
         cgroup_driver_free(m->driver);
-        if (m->config)
+        if (m->config) {
                 pool_states_free(m->pools, m->config->n_pools);
-        free(m->reserves);
+                reserve_states_free(m->reserves, m->config->n_reserves);
+        }
         config_free(m->config);
         budget_done(&m->budget);
         numa_topology_done(&m->topo);
@@ -296,9 +307,10 @@ static int manager_swap(Manager *m, Config *c, Budget *b, TotalSource source) {
                 pool_states_free(p, c->n_pools);
                 return -ENOMEM;
         }
-        if (m->config)
+        if (m->config) {
                 pool_states_free(m->pools, m->config->n_pools);
-        free(m->reserves);
+                reserve_states_free(m->reserves, m->config->n_reserves);
+        }
         config_free(m->config);
         budget_done(&m->budget);
         m->config = c;
@@ -339,6 +351,23 @@ static int manager_configure_pressure(Manager *m) {
         if (r < 0)
                 log_error_errno(r, "the pressure controller refused the configuration; it keeps the one before");
         return r;
+}
+
+/* Brings libpoold's budget pages to the running configuration and the
+ * targets in force (a failure leaves clients on the old figures: logged). */
+static void manager_sync_pages(Manager *m) {
+        int r;
+
+        if (!m->pages)
+                return;
+        _cleanup_free_ uint64_t *targets = calloc(m->config->n_pools ? m->config->n_pools : 1, sizeof *targets);
+        if (!targets)
+                return (void) log_error_errno(-ENOMEM, "cannot update the budget pages");
+        for (size_t i = 0; i < m->config->n_pools; i++)
+                targets[i] = manager_pool_target(m, i);
+        r = pages_sync(m->pages, m->config, &m->budget, targets);
+        if (r < 0)
+                log_error_errno(r, "cannot update the budget pages of libpoold clients");
 }
 
 static void manager_log_diag(const Diag *d) {
@@ -401,6 +430,7 @@ int manager_reload(Manager *m, Diag *diag) {
         free(m->last_reload_error);
         m->last_reload_error = NULL;
         (void) manager_configure_pressure(m);
+        manager_sync_pages(m);
         r = manager_apply(m);
         if (r < 0)
                 log_warning("reloaded, but not every limit could be applied (see above)");
@@ -517,6 +547,7 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
                         m->pools[j].target_override = UINT64_MAX;
         }
         (void) manager_configure_pressure(m);
+        manager_sync_pages(m);
         r = manager_apply(m);
         log_info("pool %s: %s set to %s until the next reload", pool, field, size_format_exact(size, buf));
         if (r < 0) {
@@ -526,11 +557,15 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
         return 0;
 }
 
-int manager_refresh_stats(Manager *m) {
+/* Reads WHAT (CgStatRead bits; usage always) of every pool, and the
+ * measured reserves' usage. The pressure rounds read CGSTAT_READ_TICK (2
+ * files a pool on v2); status reads everything. */
+static int manager_read_stats(Manager *m, unsigned what) {
         for (size_t i = 0; i < m->config->n_pools; i++) {
                 PoolState *p = &m->pools[i];
-                CgStat s;
-                int r = cgstat_read(p->path, &s);
+                /* A pool read before keeps the parts not asked for now. */
+                CgStat s = p->stat_error == 0 && p->have_base ? p->stat : CGSTAT_INIT;
+                int r = cgstat_read_mask(p->path, p->stat_error == 0 && p->have_base ? what : CGSTAT_READ_ALL, &s);
                 p->stat_error = r < 0 ? r : 0;
                 if (r < 0)
                         continue;
@@ -554,14 +589,23 @@ int manager_refresh_stats(Manager *m) {
                 rs->measured = rc->unit || rc->cgroup;
                 if (!rs->measured)
                         continue;
-                _cleanup_free_ char *path = NULL;
-                int r = cgroup_driver_reserve_path(m->driver, rc->unit, rc->cgroup, &path);
+                int r = 0;
+                if (!rs->path)
+                        r = cgroup_driver_reserve_path(m->driver, rc->unit, rc->cgroup, &rs->path);
                 if (r >= 0)
-                        r = cgstat_read_current(path, &rs->current);
+                        r = cgstat_read_current(rs->path, &rs->current);
                 rs->error = r < 0 ? r : 0;
+                /* Gone or not started yet: ask again next time (a unit
+                 * started later gets its cgroup then). */
+                if (r < 0)
+                        rs->path = (free(rs->path), NULL);
         }
 
         return 0;
+}
+
+int manager_refresh_stats(Manager *m) {
+        return manager_read_stats(m, CGSTAT_READ_ALL);
 }
 
 /* --- the pressure module's hands (PressureOps) --- */
@@ -570,7 +614,7 @@ static void manager_measure(void *userdata, PolicyPoolSample *pools, size_t n_po
                             size_t n_reserves) {
         Manager *m = userdata;
 
-        (void) manager_refresh_stats(m);
+        (void) manager_read_stats(m, CGSTAT_READ_TICK);
         for (size_t i = 0; i < n_pools && i < m->config->n_pools; i++)
                 if (m->pools[i].stat_error == 0)
                         signals_pool_sample(&m->pools[i].stat, &pools[i]);
@@ -622,12 +666,25 @@ static void manager_on_total_changed(void *userdata, uint64_t total) {
                         m->pools[j].target_override = UINT64_MAX;
         }
         (void) manager_configure_pressure(m);
+        manager_sync_pages(m);
         if (manager_apply(m) < 0)
                 log_warning("re-partitioned for MemTotal %" PRIu64 ", but not every limit applied (see above)", total);
         else
                 log_notice("re-partitioned for MemTotal %" PRIu64 " bytes (was %" PRIu64 "): %" PRIu64
                            " poolable", total, m->total_previous, m->budget.poolable);
         manager_notify_status(m);
+}
+
+static void manager_on_target_changed(void *userdata, size_t i, uint64_t target) {
+        Manager *m = userdata;
+        int r;
+
+        if (!m->pages || i >= m->config->n_pools)
+                return;
+        r = pages_set_target(m->pages, m->config->pools[i].name, target);
+        if (r < 0)
+                log_warning_errno(r, "pool %s: cannot publish the target %" PRIu64 " to libpoold clients",
+                                  m->config->pools[i].name, target);
 }
 
 static void manager_on_pressure_state(void *userdata) {
@@ -637,7 +694,7 @@ static void manager_on_pressure_state(void *userdata) {
 static const PressureOps manager_pressure_ops = {
         .measure = manager_measure,
         .set_high = manager_set_high,
-        .target_changed = NULL,
+        .target_changed = manager_on_target_changed,
         .total_changed = manager_on_total_changed,
         .state_changed = manager_on_pressure_state,
 };
@@ -747,6 +804,16 @@ int manager_status_json(Manager *m, json_object **ret) {
                                                           s->events_oom_kill - ps->base_oom_kill));
                 json_add(p, "events", ev);
                 pressure_pool_status_json(m->pressure, i, p);
+                PagesPoolStats as;
+                json_object *arena = NULL;
+                if (m->pages && pages_stats(m->pages, pc->name, &as) >= 0 && (as.processes > 0 || as.charged > 0)) {
+                        arena = json_object_new_object();
+                        json_add(arena, "charged", json_object_new_uint64(as.charged));
+                        json_add(arena, "peak", json_object_new_uint64(as.peak));
+                        json_add(arena, "processes", json_object_new_uint64(as.processes));
+                        json_add(arena, "commit_failures", json_object_new_uint64(as.commit_failures));
+                }
+                json_add(p, "arena", arena);
                 json_add(p, "error", ps->apply_error ? json_object_new_string(strerror(-ps->apply_error)) :
                                      ps->stat_error ? json_object_new_string(strerror(-ps->stat_error)) : NULL);
                 json_object_array_add(pools, p);
@@ -978,6 +1045,11 @@ int manager_start(Manager *m) {
                                  m->config->pools[i].name, size_format_human(ps->stat.high, buf));
         }
 
+        r = pages_new(&m->pages);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the budget pages");
+        manager_sync_pages(m);
+
         r = manager_apply(m);
         if (r < 0)
                 log_warning("not every limit could be applied (see above); carrying on");
@@ -987,6 +1059,7 @@ int manager_start(Manager *m) {
             (r = control_register_verb(m->control, "reload", CONTROL_VERB_PRIVILEGED, verb_reload, m)) < 0 ||
             (r = control_register_verb(m->control, "set", CONTROL_VERB_PRIVILEGED, verb_set, m)) < 0 ||
             (r = control_register_verb(m->control, "attach", CONTROL_VERB_PRIVILEGED, verb_attach, m)) < 0 ||
+            (r = control_register_verb(m->control, "open", CONTROL_VERB_PRIVILEGED, pages_verb_open, m->pages)) < 0 ||
             (r = pressure_register_verbs(m->pressure, m->control)) < 0)
                 return log_error_errno(r, "cannot register the control verbs");
         r = control_start(m->control);
