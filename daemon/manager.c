@@ -509,11 +509,14 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
         }
 
         SizeSpec *spec;
-        if (strcmp(field, "min") == 0)
+        ConfLoc *loc;
+        if (strcmp(field, "min") == 0) {
                 spec = &pc->min;
-        else if (strcmp(field, "max") == 0)
+                loc = &pc->min_loc;
+        } else if (strcmp(field, "max") == 0) {
                 spec = &pc->max;
-        else {
+                loc = &pc->max_loc;
+        } else {
                 (void) diag_add(diag, "unknown field '%s' (target, min or max)", field);
                 return -EINVAL;
         }
@@ -525,7 +528,11 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
         /* The config with the change, budgeted like a loaded one; the old
          * spec comes back if the budget does not hold. */
         SizeSpec old = *spec;
+        ConfLoc old_loc = *loc;
         *spec = (SizeSpec) { .kind = SIZE_BYTES, .bytes = size };
+        /* Errors about this key name the command, not the file's line of
+         * the value it replaces. */
+        *loc = (ConfLoc) { .file = "poolctl set" };
         Budget b = {};
         r = config_validate(m->config, 0, diag);
         if (r >= 0) {
@@ -536,6 +543,7 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
         }
         if (r < 0) {
                 *spec = old;
+                *loc = old_loc;
                 return r;
         }
         budget_done(&m->budget);
