@@ -2,7 +2,7 @@
 /* numa-place: where do a libpoold pool's pages land? (tests/vm, run in the
  * two-node guest by scenarios/libpoold-numa.sh)
  *
- *   numa-place [--mib N] [--max-mib M] [--until-enomem] SPEC...
+ *   numa-place [--mib N] [--max-mib M] [--hold-ms T] [--until-enomem] SPEC...
  *   SPEC = local | bind:NODES | interleave:NODES | preferred:NODE
  *   NODES as numactl writes them: 1, 0-1, 0,2-3
  *
@@ -20,7 +20,8 @@
  * the mapping that holds the first allocation (/proc/self/numa_maps), so a
  * policy that never reached the kernel shows here whatever the counts say.
  * All pools stay open until every line is printed, as an application would
- * hold them.
+ * hold them; --hold-ms T spins T ms between writing the pages and measuring
+ * them (automatic NUMA balancing gets its chance to scan and move them).
  *
  * --until-enomem: instead, allocates (and writes) 1 MiB at a time from the
  * first SPEC until pool_malloc() fails, and prints
@@ -40,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "poold.h"
@@ -222,7 +224,7 @@ out:
 }
 
 static void usage(void) {
-        fputs("usage: numa-place [--mib N] [--max-mib M] [--until-enomem] "
+        fputs("usage: numa-place [--mib N] [--max-mib M] [--hold-ms T] [--until-enomem] "
               "local|bind:NODES|interleave:NODES|preferred:NODE...\n",
               stderr);
 }
@@ -232,16 +234,18 @@ int main(int argc, char **argv) {
                 { "mib", required_argument, NULL, 'm' },
                 { "max-mib", required_argument, NULL, 'M' },
                 { "until-enomem", no_argument, NULL, 'e' },
+                { "hold-ms", required_argument, NULL, 'h' },
                 {},
         };
-        uint64_t mib = 64, max_mib = 0;
+        uint64_t mib = 64, max_mib = 0, hold_ms = 0;
         bool until_enomem = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case 'm':
-                case 'M': {
+                case 'M':
+                case 'h': {
                         char *end;
                         errno = 0;
                         unsigned long long v = strtoull(optarg, &end, 10);
@@ -249,7 +253,7 @@ int main(int argc, char **argv) {
                                 usage();
                                 return 2;
                         }
-                        *(c == 'm' ? &mib : &max_mib) = v;
+                        *(c == 'm' ? &mib : c == 'M' ? &max_mib : &hold_ms) = v;
                         break;
                 }
                 case 'e':
@@ -311,6 +315,15 @@ int main(int argc, char **argv) {
                         ret = 1;
                         goto out;
                 }
+        }
+        if (hold_ms > 0) {
+                /* Busy, not asleep: NUMA balancing scans the memory of tasks
+                 * that run (from the scheduler tick), never of sleepers. */
+                struct timespec t0, t;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                do
+                        clock_gettime(CLOCK_MONOTONIC, &t);
+                while ((int64_t) (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < (int64_t) hold_ms);
         }
         for (int i = 0; i < n_specs; i++)
                 if (report(&places[i], page, n_nodes) < 0)

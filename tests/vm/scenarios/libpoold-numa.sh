@@ -6,7 +6,8 @@
 # node 1, interleave:0-1 40-60% on each node, preferred:1 >= 95% on node 1
 # (it has room), local >= 95% on node 0; run on a node-1 CPU, local follows
 # to node 1 and bind:0 stays on node 0. The kernel's numa_maps shows the
-# policy on the arena's mapping. Then poold with NUMA=bind:1 in poold.conf
+# policy on the arena's mapping, and NUMA balancing given 3 s moves
+# nothing out of place. Then poold with NUMA=bind:1 in poold.conf
 # gives the pool's slice cpuset.mems=1 (AllowedMemoryNodes=1), preferred:1
 # leaves the slice on every node, and a policy-less program started with
 # `poolctl run` in the bind:1 pool on a node-0 CPU gets its pages on node 1.
@@ -85,8 +86,10 @@ run_place() {
 }
 
 # 1. Every policy from a node-0 CPU: node-1 pages come from the policy
-# alone, never from first touch.
-out=$(run_place "$cpu0" --mib 64 bind:1 interleave:0-1 preferred:1 local)
+# alone, never from first touch. Measured after 3 s, so that automatic NUMA
+# balancing (on by default with 2 nodes) has scanned them: it must not pull
+# the node-1 pages to the CPU's node either.
+out=$(run_place "$cpu0" --mib 64 --hold-ms 3000 bind:1 interleave:0-1 preferred:1 local)
 expect_share "$out" bind:1 1 990 1000
 expect_share "$out" interleave:0-1 0 400 600
 expect_share "$out" interleave:0-1 1 400 600
@@ -150,8 +153,8 @@ EOC
 		vm_fail "$pref/cpuset.mems: expected empty (all nodes), got '$(<"$pref/cpuset.mems")'"
 	[[ ! -e $pref/cpuset.mems.effective ]] || vm_assert_file_content "$pref/cpuset.mems.effective" 0-1
 
-	vm_log "+ poolctl run --pool near -- taskset -c $cpu0 numa-place --mib 64 local"
-	out=$("$poolctl" run --pool near -- taskset -c "$cpu0" "$prog" --mib 64 local) ||
+	vm_log "+ poolctl run --pool near -- taskset -c $cpu0 numa-place --mib 64 --hold-ms 3000 local"
+	out=$("$poolctl" run --pool near -- taskset -c "$cpu0" "$prog" --mib 64 --hold-ms 3000 local) ||
 		vm_fail "poolctl run numa-place failed (rc $?)"
 	printf '%s\n' "$out" | sed "s/^/near, cpu$cpu0: /" | tee -a "$VMTEST_RESULTS/numa-place.txt"
 	# Its own policy is still the default: the cgroup, not mbind, moved it.
