@@ -398,10 +398,16 @@ static void pressure_bad(PressureCheck *pc, PressureKey k, const char *format, .
         pc->r = r < 0 ? r : -EINVAL;
 }
 
-/* Where the other key of a pair came from, for "(1s, at FILE:LINE)". */
+/* Where the other key of a pair came from: "set at FILE:LINE" or "the
+ * default". */
 static const char *pressure_where(const PressureCheck *pc, PressureKey k, char buf[static 300]) {
-        static const ConfLoc none = {};
-        return loc_to_string(pressure_loc(pc, k) ?: &none, buf);
+        char where[300];
+
+        if (!pressure_given(pc, k))
+                snprintf(buf, 300, "the default");
+        else
+                snprintf(buf, 300, "set at %.280s", loc_to_string(pressure_loc(pc, k), where));
+        return buf;
 }
 
 /* SMALL must not exceed LARGE (both durations). Reported at SMALL if it was
@@ -487,7 +493,7 @@ int config_pressure_validate(const PressureConf *p, const ConfLoc *locs, Diag *d
 enum { HOST_TOTAL, HOST_SLACK, HOST_DRIVER, HOST_ROOT, _HOST_KEY_MAX };
 enum { RESERVE_SIZE, RESERVE_UNIT, RESERVE_CGROUP, RESERVE_PROTECT, _RESERVE_KEY_MAX };
 enum { POOL_MIN, POOL_MAX, POOL_WEIGHT, POOL_PRIORITY, POOL_KIND, POOL_NUMA, _POOL_KEY_MAX };
-#define SECTION_KEYS_MAX 6
+#define SECTION_KEYS_MAX _PRESSURE_KEY_MAX /* the largest section */
 
 static const char *const host_keys[_HOST_KEY_MAX] = { "Total", "Slack", "CgroupDriver", "CgroupRoot" };
 static const char *const reserve_keys[_RESERVE_KEY_MAX] = { "Size", "Unit", "Cgroup", "Protect" };
@@ -504,6 +510,7 @@ typedef struct FileSection {
 typedef enum SectionType {
         SECTION_NONE, /* before the first header */
         SECTION_HOST,
+        SECTION_PRESSURE,
         SECTION_RESERVE,
         SECTION_POOL,
         SECTION_SKIP, /* a bad header: its keys mean nothing, so they are not checked */
@@ -523,6 +530,7 @@ typedef struct Parser {
         char label[POOL_NAME_MAX + 16]; /* "[Pool data]" */
 
         FileSection host;
+        FileSection pressure;
         FileSection *reserves; /* indexed as c->reserves */
         FileSection *pools;
         size_t reserves_cap, pools_cap; /* allocated entries of c->reserves/pools and of these */
@@ -682,31 +690,33 @@ static void parser_section(Parser *p, const char *s) {
                 }
         }
 
-        bool is_host = strcmp(word, "Host") == 0, is_reserve = strcmp(word, "Reserve") == 0,
-             is_pool = strcmp(word, "Pool") == 0;
+        bool is_host = strcmp(word, "Host") == 0, is_pressure = strcmp(word, "Pressure") == 0,
+             is_reserve = strcmp(word, "Reserve") == 0, is_pool = strcmp(word, "Pool") == 0;
 
-        if (!is_host && !is_reserve && !is_pool) {
-                const char *hint = strcasecmp(word, "Host") == 0 || strcasecmp(word, "Reserve") == 0 ||
-                                                   strcasecmp(word, "Pool") == 0
+        if (!is_host && !is_pressure && !is_reserve && !is_pool) {
+                const char *hint = strcasecmp(word, "Host") == 0 || strcasecmp(word, "Pressure") == 0 ||
+                                                   strcasecmp(word, "Reserve") == 0 || strcasecmp(word, "Pool") == 0
                                            ? " (section names are case-sensitive)"
                                            : "";
-                parser_error(p, header, NULL, "unknown section; expected [Host], [Reserve NAME] or [Pool NAME]%s",
-                             hint);
+                parser_error(p, header, NULL,
+                             "unknown section; expected [Host], [Pressure], [Reserve NAME] or [Pool NAME]%s", hint);
                 return;
         }
 
-        if (is_host) {
+        if (is_host || is_pressure) {
+                FileSection *fs = is_host ? &p->host : &p->pressure;
+
                 if (*name) {
-                        parser_error(p, header, NULL, "[Host] takes no name");
+                        parser_error(p, header, NULL, "[%s] takes no name", word);
                         return;
                 }
-                if (p->host.line > 0)
+                if (fs->line > 0)
                         parser_error(p, header, NULL, "section appears twice in this file (first at line %u)",
-                                     p->host.line);
+                                     fs->line);
                 else
-                        p->host.line = p->line;
-                p->section = SECTION_HOST;
-                snprintf(p->label, sizeof p->label, "[Host]");
+                        fs->line = p->line;
+                p->section = is_host ? SECTION_HOST : SECTION_PRESSURE;
+                snprintf(p->label, sizeof p->label, "[%s]", word);
                 return;
         }
 
@@ -956,6 +966,112 @@ static void parser_host(Parser *p, const char *key, const char *value) {
         }
 }
 
+/* A [Pressure] percentage ("5%", "0.5%": hundredths of a percent) of
+ * poolable; a bad value is reported and leaves *RET alone. */
+static void parser_percent(Parser *p, const char *key, const char *value, uint32_t *ret) {
+        SizeSpec spec;
+        int r = size_parse(value, &spec);
+
+        if (r == -ERANGE && strchr(value, '%'))
+                parser_error(p, p->label, key, "\"%s\": a percentage is at most 100%%", value);
+        else if (r < 0 || spec.kind != SIZE_PERCENT)
+                parser_error(p, p->label, key,
+                             "\"%s\": expected a percentage of poolable memory like 5%% or 0.5%% "
+                             "(at most two decimals)",
+                             value);
+        else
+                *ret = spec.permyriad;
+}
+
+static void parser_duration(Parser *p, const char *key, const char *value, uint64_t *ret) {
+        uint64_t usec;
+        int r = duration_parse(value, &usec);
+
+        if (r == -ERANGE)
+                parser_error(p, p->label, key, "\"%s\" is too long: at most 2^64-1 microseconds", value);
+        else if (r < 0)
+                parser_error(p, p->label, key,
+                             "invalid time span \"%s\": expected a number with a unit like 150ms, 1s, 2min, "
+                             "1h or 500us (a bare number is seconds; parts add up: 1min 30s)",
+                             value);
+        else
+                *ret = usec;
+}
+
+static void parser_pressure(Parser *p, const char *key, const char *value) {
+        PressureConf *pc = &p->c->pressure;
+        SizeSpec spec;
+        int k, r;
+
+        k = parser_key(p, &p->pressure, pressure_keys, _PRESSURE_KEY_MAX, key, value);
+        if (k < 0)
+                return;
+        /* Where it was set even if the value is bad: validation then names
+         * this line, not the default. */
+        p->c->pressure_loc[k] = (ConfLoc) { .file = p->file, .line = p->line };
+
+        switch ((PressureKey) k) {
+        case PRESSURE_SOME_STALL:
+                parser_duration(p, key, value, &pc->some_stall_usec);
+                break;
+        case PRESSURE_FULL_STALL:
+                parser_duration(p, key, value, &pc->full_stall_usec);
+                break;
+        case PRESSURE_WINDOW:
+                parser_duration(p, key, value, &pc->window_usec);
+                break;
+        case PRESSURE_WATERMARK:
+                if (strcmp(value, "auto") == 0) {
+                        pc->watermark = (SizeSpec) { .kind = SIZE_UNSET };
+                        break;
+                }
+                r = size_parse(value, &spec);
+                if (r < 0)
+                        parser_size_error(p, key, value, r,
+                                          "auto ([Host] Slack=), a size like 8G or a percentage of total like 5%");
+                else if (spec.kind == SIZE_INFINITY)
+                        parser_error(p, p->label, key, "Watermark= cannot be infinity");
+                else
+                        pc->watermark = spec;
+                break;
+        case PRESSURE_SHRINK_EXTRA:
+                parser_percent(p, key, value, &pc->shrink_extra_permyriad);
+                break;
+        case PRESSURE_STEP:
+                parser_percent(p, key, value, &pc->pressure_step_permyriad);
+                break;
+        case PRESSURE_CALM_INTERVAL:
+                parser_duration(p, key, value, &pc->calm_interval_usec);
+                break;
+        case PRESSURE_INTERVAL:
+                parser_duration(p, key, value, &pc->pressure_interval_usec);
+                break;
+        case PRESSURE_SHRINK_DEADLINE:
+                parser_duration(p, key, value, &pc->shrink_deadline_usec);
+                break;
+        case PRESSURE_SHRINK_SETTLE:
+                parser_duration(p, key, value, &pc->shrink_settle_usec);
+                break;
+        case PRESSURE_GROW_HOLD:
+                parser_duration(p, key, value, &pc->grow_hold_usec);
+                break;
+        case PRESSURE_GROW_HOLD_MAX:
+                parser_duration(p, key, value, &pc->grow_hold_max_usec);
+                break;
+        case PRESSURE_GROW_STEP:
+                parser_percent(p, key, value, &pc->grow_step_permyriad);
+                break;
+        case PRESSURE_GROW_INTERVAL:
+                parser_duration(p, key, value, &pc->grow_interval_usec);
+                break;
+        case PRESSURE_OSCILLATION_WINDOW:
+                parser_duration(p, key, value, &pc->oscillation_window_usec);
+                break;
+        case _PRESSURE_KEY_MAX:
+                break;
+        }
+}
+
 static void parser_reserve(Parser *p, const char *key, const char *value) {
         ReserveConf *res = &p->c->reserves[p->index];
         ConfLoc here = { .file = p->file, .line = p->line };
@@ -1116,6 +1232,9 @@ static int parser_handler(void *userdata, const char *section, const char *name,
                 break;
         case SECTION_HOST:
                 parser_host(p, name, value);
+                break;
+        case SECTION_PRESSURE:
+                parser_pressure(p, name, value);
                 break;
         case SECTION_RESERVE:
                 parser_reserve(p, name, value);
@@ -1484,6 +1603,49 @@ int config_validate(const Config *c, unsigned n_nodes, Diag *diag) {
 
 /* ---- writing back and comparing ---- */
 
+static void pressure_dump(const PressureConf *p, FILE *out) {
+        char a[MAX(SIZE_FMT_MAX, DURATION_FMT_MAX)];
+        const struct {
+                PressureKey key;
+                uint64_t usec;
+        } durations[] = {
+                { PRESSURE_SOME_STALL, p->some_stall_usec },
+                { PRESSURE_FULL_STALL, p->full_stall_usec },
+                { PRESSURE_WINDOW, p->window_usec },
+        };
+        const struct {
+                PressureKey key;
+                uint64_t usec;
+        } timing[] = {
+                { PRESSURE_CALM_INTERVAL, p->calm_interval_usec },
+                { PRESSURE_INTERVAL, p->pressure_interval_usec },
+                { PRESSURE_SHRINK_DEADLINE, p->shrink_deadline_usec },
+                { PRESSURE_SHRINK_SETTLE, p->shrink_settle_usec },
+                { PRESSURE_GROW_HOLD, p->grow_hold_usec },
+                { PRESSURE_GROW_HOLD_MAX, p->grow_hold_max_usec },
+        };
+        SizeSpec pct;
+
+        /* In PressureKey order. */
+        fputs("\n[Pressure]\n", out);
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++)
+                fprintf(out, "%s=%s\n", pressure_keys[durations[i].key], duration_format(durations[i].usec, a));
+        if (p->watermark.kind == SIZE_UNSET)
+                fputs("Watermark=auto\n", out);
+        else
+                fprintf(out, "Watermark=%s\n", size_spec_format(&p->watermark, a));
+        pct = (SizeSpec) { .kind = SIZE_PERCENT, .permyriad = p->shrink_extra_permyriad };
+        fprintf(out, "ShrinkExtra=%s\n", size_spec_format(&pct, a));
+        pct.permyriad = p->pressure_step_permyriad;
+        fprintf(out, "PressureStep=%s\n", size_spec_format(&pct, a));
+        for (size_t i = 0; i < ELEMENTSOF(timing); i++)
+                fprintf(out, "%s=%s\n", pressure_keys[timing[i].key], duration_format(timing[i].usec, a));
+        pct.permyriad = p->grow_step_permyriad;
+        fprintf(out, "GrowStep=%s\n", size_spec_format(&pct, a));
+        fprintf(out, "GrowInterval=%s\n", duration_format(p->grow_interval_usec, a));
+        fprintf(out, "OscillationWindow=%s\n", duration_format(p->oscillation_window_usec, a));
+}
+
 void config_dump(const Config *c, FILE *out) {
         char a[SIZE_FMT_MAX];
         SizeSpec slack = config_slack(c);
@@ -1497,6 +1659,7 @@ void config_dump(const Config *c, FILE *out) {
         fprintf(out, "Slack=%s\n", size_spec_format(&slack, a));
         fprintf(out, "CgroupDriver=%s\n", cgroup_driver_to_string(c->host.driver) ?: "auto");
         fprintf(out, "CgroupRoot=%s\n", c->host.cgroup_root ?: "auto");
+        pressure_dump(&c->pressure, out);
 
         for (size_t i = 0; i < c->n_reserves; i++) {
                 const ReserveConf *r = &c->reserves[i];
@@ -1546,8 +1709,24 @@ static bool streq_null(const char *a, const char *b) {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool pressure_equal(const PressureConf *a, const PressureConf *b) {
+        return a->some_stall_usec == b->some_stall_usec && a->full_stall_usec == b->full_stall_usec &&
+               a->window_usec == b->window_usec && size_spec_equal(&a->watermark, &b->watermark) &&
+               a->shrink_extra_permyriad == b->shrink_extra_permyriad &&
+               a->pressure_step_permyriad == b->pressure_step_permyriad &&
+               a->calm_interval_usec == b->calm_interval_usec &&
+               a->pressure_interval_usec == b->pressure_interval_usec &&
+               a->shrink_deadline_usec == b->shrink_deadline_usec && a->shrink_settle_usec == b->shrink_settle_usec &&
+               a->grow_hold_usec == b->grow_hold_usec && a->grow_hold_max_usec == b->grow_hold_max_usec &&
+               a->grow_step_permyriad == b->grow_step_permyriad && a->grow_interval_usec == b->grow_interval_usec &&
+               a->oscillation_window_usec == b->oscillation_window_usec;
+}
+
 bool config_equal(const Config *a, const Config *b) {
         SizeSpec sa = config_slack(a), sb = config_slack(b);
+
+        if (!pressure_equal(&a->pressure, &b->pressure))
+                return false;
 
         if (a->host.total != b->host.total || !size_spec_equal(&sa, &sb) || a->host.driver != b->host.driver ||
             !streq_null(a->host.cgroup_root, b->host.cgroup_root))

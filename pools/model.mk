@@ -8,12 +8,16 @@ libpoolcore_la_SOURCES += \
 	pools/config.c pools/config.h \
 	pools/budget.c pools/budget.h
 
-check_PROGRAMS += tests/check_size tests/check_nodeset tests/check_config tests/check_budget
-TESTS += tests/check_size tests/check_nodeset tests/check_config tests/check_budget
+check_PROGRAMS += tests/check_size tests/check_duration tests/check_nodeset tests/check_config tests/check_budget
+TESTS += tests/check_size tests/check_duration tests/check_nodeset tests/check_config tests/check_budget
 
 tests_check_size_SOURCES = tests/check_size.c
 tests_check_size_CFLAGS = $(TEST_CFLAGS)
 tests_check_size_LDADD = $(TEST_LIBS)
+
+tests_check_duration_SOURCES = tests/check_duration.c
+tests_check_duration_CFLAGS = $(TEST_CFLAGS)
+tests_check_duration_LDADD = $(TEST_LIBS)
 
 tests_check_nodeset_SOURCES = tests/check_nodeset.c
 tests_check_nodeset_CFLAGS = $(TEST_CFLAGS)

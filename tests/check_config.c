@@ -13,6 +13,9 @@
 #include "macro.h"
 
 #define G (UINT64_C(1) << 30)
+#define MS UINT64_C(1000)
+#define SEC UINT64_C(1000000)
+#define MINUTE (60 * SEC)
 
 /* ---- a scratch directory per test ---- */
 
@@ -619,6 +622,321 @@ START_TEST(test_dropin_errors) {
 }
 END_TEST
 
+/* ---- [Pressure] ---- */
+
+START_TEST(test_pressure_defaults) {
+        Config *c;
+        PressureConf d;
+        Diag diag = {};
+
+        /* The numbers documented at PressureConf and in poold.conf(5). */
+        config_pressure_defaults(&d);
+        ck_assert_uint_eq(d.some_stall_usec, 150 * MS);
+        ck_assert_uint_eq(d.full_stall_usec, 50 * MS);
+        ck_assert_uint_eq(d.window_usec, 1 * SEC);
+        ck_assert_int_eq(d.watermark.kind, SIZE_UNSET);
+        ck_assert_uint_eq(d.shrink_extra_permyriad, 100);
+        ck_assert_uint_eq(d.pressure_step_permyriad, 500);
+        ck_assert_uint_eq(d.calm_interval_usec, 1 * SEC);
+        ck_assert_uint_eq(d.pressure_interval_usec, 100 * MS);
+        ck_assert_uint_eq(d.shrink_deadline_usec, 200 * MS);
+        ck_assert_uint_eq(d.shrink_settle_usec, 2 * SEC);
+        ck_assert_uint_eq(d.grow_hold_usec, 30 * SEC);
+        ck_assert_uint_eq(d.grow_hold_max_usec, 30 * MINUTE);
+        ck_assert_uint_eq(d.grow_step_permyriad, 500);
+        ck_assert_uint_eq(d.grow_interval_usec, 5 * SEC);
+        ck_assert_uint_eq(d.oscillation_window_usec, 5 * MINUTE);
+        ck_assert_int_eq(config_pressure_validate(&d, NULL, &diag), 0);
+        ck_assert_uint_eq(diag.n, 0);
+
+        /* A config without [Pressure] (or with an empty one) has them. */
+        write_file(conf_path, "[Pool data]\n");
+        c = load_ok(0);
+        ck_assert(memcmp(&c->pressure, &d, sizeof d) == 0);
+        for (size_t k = 0; k < _PRESSURE_KEY_MAX; k++) {
+                ck_assert_ptr_null(c->pressure_loc[k].file);
+                ck_assert_uint_eq(c->pressure_loc[k].line, 0);
+        }
+        config_free(c);
+
+        write_file(conf_path, "[Pressure]\n[Pool data]\n");
+        c = load_ok(0);
+        ck_assert(memcmp(&c->pressure, &d, sizeof d) == 0);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_pressure_keys) {
+        Config *c;
+
+        write_file(conf_path,
+                   "[Pool data]\n"
+                   "[Pressure]\n"                  /* 2 */
+                   "PressureSomeStall=200ms\n"     /* 3 */
+                   "PressureFullStall=0.1s\n"      /* 4 */
+                   "PressureWindow=2\n"            /* 5: a bare number is seconds */
+                   "Watermark=8G\n"                /* 6 */
+                   "ShrinkExtra=0.5%\n"            /* 7 */
+                   "PressureStep=10%\n"            /* 8 */
+                   "CalmInterval=1min 30s\n"       /* 9 */
+                   "PressureInterval=50ms\n"       /* 10 */
+                   "ShrinkDeadline=500us\n"        /* 11 */
+                   "ShrinkSettle=3s\n"             /* 12 */
+                   "GrowHold=1min\n"               /* 13 */
+                   "GrowHoldMax=1h\n"              /* 14 */
+                   "GrowStep=2.5%\n"               /* 15 */
+                   "GrowInterval=10s\n"            /* 16 */
+                   "OscillationWindow=15min\n");   /* 17 */
+        c = load_ok(0);
+        const PressureConf *p = &c->pressure;
+        ck_assert_uint_eq(p->some_stall_usec, 200 * MS);
+        ck_assert_uint_eq(p->full_stall_usec, 100 * MS);
+        ck_assert_uint_eq(p->window_usec, 2 * SEC);
+        ck_assert_int_eq(p->watermark.kind, SIZE_BYTES);
+        ck_assert_uint_eq(p->watermark.bytes, 8 * G);
+        ck_assert_uint_eq(p->shrink_extra_permyriad, 50);
+        ck_assert_uint_eq(p->pressure_step_permyriad, 1000);
+        ck_assert_uint_eq(p->calm_interval_usec, 90 * SEC);
+        ck_assert_uint_eq(p->pressure_interval_usec, 50 * MS);
+        ck_assert_uint_eq(p->shrink_deadline_usec, 500);
+        ck_assert_uint_eq(p->shrink_settle_usec, 3 * SEC);
+        ck_assert_uint_eq(p->grow_hold_usec, 1 * MINUTE);
+        ck_assert_uint_eq(p->grow_hold_max_usec, 60 * MINUTE);
+        ck_assert_uint_eq(p->grow_step_permyriad, 250);
+        ck_assert_uint_eq(p->grow_interval_usec, 10 * SEC);
+        ck_assert_uint_eq(p->oscillation_window_usec, 15 * MINUTE);
+        for (size_t k = 0; k < _PRESSURE_KEY_MAX; k++) {
+                ck_assert_str_eq(c->pressure_loc[k].file, conf_path);
+                ck_assert_uint_eq(c->pressure_loc[k].line, 3 + k); /* the file is in PressureKey order */
+        }
+        config_free(c);
+
+        /* a watermark as a percentage of total, and auto back to the slack */
+        write_file(conf_path, "[Pressure]\nWatermark=5%\n[Pool data]\n");
+        c = load_ok(0);
+        ck_assert_int_eq(c->pressure.watermark.kind, SIZE_PERCENT);
+        ck_assert_uint_eq(c->pressure.watermark.permyriad, 500);
+        config_free(c);
+        write_file(conf_path, "[Pressure]\nWatermark=auto\n[Pool data]\n");
+        c = load_ok(0);
+        ck_assert_int_eq(c->pressure.watermark.kind, SIZE_UNSET);
+        ck_assert_uint_eq(c->pressure_loc[PRESSURE_WATERMARK].line, 2);
+        config_free(c);
+
+        /* the limits themselves are accepted */
+        write_file(conf_path,
+                   "[Pressure]\nPressureWindow=10s\nPressureSomeStall=10s\nPressureFullStall=1us\n"
+                   "PressureInterval=1s\nCalmInterval=1s\nGrowHold=2h\nGrowHoldMax=2h\nGrowStep=100%\n"
+                   "ShrinkExtra=0%\nPressureStep=100%\nWatermark=0\n[Pool data]\n");
+        c = load_ok(0);
+        ck_assert_uint_eq(c->pressure.window_usec, 10 * SEC);
+        ck_assert_uint_eq(c->pressure.full_stall_usec, 1);
+        ck_assert_uint_eq(c->pressure.shrink_extra_permyriad, 0);
+        ck_assert_uint_eq(c->pressure.grow_step_permyriad, 10000);
+        ck_assert_int_eq(c->pressure.watermark.kind, SIZE_BYTES);
+        ck_assert_uint_eq(c->pressure.watermark.bytes, 0);
+        config_free(c);
+}
+END_TEST
+
+START_TEST(test_pressure_errors) {
+        /* the section */
+        expect_error_at("[Pressure x]\n", 1, "[Pressure x]", "[Pressure] takes no name", NULL);
+        expect_error_at("[Pressure]\nGrowHold=1s\n[Pressure]\n", 3, "[Pressure]", "twice", "line 1", NULL);
+        expect_error_at("[pressure]\n", 1, "case-sensitive", NULL);
+        expect_error_at("[Host]\n[Pol x]\n", 2, "expected [Host], [Pressure], [Reserve NAME] or [Pool NAME]", NULL);
+        /* keys */
+        expect_error_at("[Pressure]\nBogus=1\n", 2, "[Pressure] Bogus=", "unknown key", "PressureSomeStall=",
+                        "OscillationWindow=", NULL);
+        expect_error_at("[Pressure]\npressurewindow=1s\n", 2, "did you mean PressureWindow=", NULL);
+        expect_error_at("[Pressure]\nGrowHold=1s\nGrowHold=2s\n", 3, "[Pressure] GrowHold=", "twice", "line 2",
+                        NULL);
+        expect_error_at("[Pressure]\nGrowHold=\n", 2, "[Pressure] GrowHold=", "empty value", NULL);
+        expect_error_at("[Pressure]\nSlack=5%\n", 2, "[Pressure] Slack=", "unknown key", NULL);
+
+        /* time spans */
+        static const char *const bad_spans[] = {
+                "fast", "-1s", "1.s", ".5s", "infinity", "1 fortnight", "5 3s", "1s 5", "0.5us", "1x", "1 S",
+                "1e3ms", "1,5s",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad_spans); i++) {
+                char text[200];
+                snprintf(text, sizeof text, "[Pool data]\n[Pressure]\nShrinkSettle=%s\n", bad_spans[i]);
+                expect_error_at(text, 3, "[Pressure] ShrinkSettle=", "invalid time span", bad_spans[i], NULL);
+        }
+        expect_error_at("[Pressure]\nGrowHoldMax=18446744073709551616us\n", 2, "GrowHoldMax=", "too long", NULL);
+        expect_error_at("[Pressure]\nGrowHoldMax=1000000000w\n", 2, "GrowHoldMax=", "too long", NULL);
+
+        /* percentages */
+        expect_error_at("[Pressure]\nShrinkExtra=5\n", 2, "[Pressure] ShrinkExtra=", "expected a percentage", NULL);
+        expect_error_at("[Pressure]\nPressureStep=1G\n", 2, "[Pressure] PressureStep=", "expected a percentage",
+                        NULL);
+        expect_error_at("[Pressure]\nGrowStep=0.125%\n", 2, "[Pressure] GrowStep=", "two decimals", NULL);
+        expect_error_at("[Pressure]\nGrowStep=101%\n", 2, "[Pressure] GrowStep=", "at most 100%", NULL);
+        expect_error_at("[Pressure]\nGrowStep=0%\n", 2, "[Pressure] GrowStep=", "above 0", NULL);
+        expect_error_at("[Pressure]\nGrowStep=infinity\n", 2, "[Pressure] GrowStep=", "expected a percentage",
+                        NULL);
+
+        /* the watermark */
+        expect_error_at("[Pressure]\nWatermark=infinity\n", 2, "[Pressure] Watermark=", "infinity", NULL);
+        expect_error_at("[Pressure]\nWatermark=5X\n", 2, "[Pressure] Watermark=", "invalid size", NULL);
+        expect_error_at("[Pressure]\nWatermark=101%\n", 2, "[Pressure] Watermark=", "at most 100%", NULL);
+
+        /* ranges, checked after parsing, still at the key's line */
+        expect_error_at("[Pressure]\nPressureWindow=11s\n", 2, "[Pressure] PressureWindow=", "11s",
+                        "at most 10s", NULL);
+        expect_error_at("[Pressure]\nPressureWindow=0\n", 2, "[Pressure] PressureWindow=", "above 0", NULL);
+        static const char *const zero_keys[] = {
+                "PressureSomeStall", "PressureFullStall", "CalmInterval", "PressureInterval", "ShrinkDeadline",
+                "ShrinkSettle",      "GrowHold",          "GrowInterval", "OscillationWindow",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(zero_keys); i++) {
+                char text[200], key[64];
+                snprintf(text, sizeof text, "[Pool data]\n\n[Pressure]\n%s=0ms\n", zero_keys[i]);
+                snprintf(key, sizeof key, "[Pressure] %s=", zero_keys[i]);
+                expect_error_at(text, 4, key, "above 0", NULL);
+        }
+        expect_error_at("[Pressure]\nPressureSomeStall=2s\n", 2, "[Pressure] PressureSomeStall=",
+                        "2s must not exceed PressureWindow= (1s, the default)", NULL);
+        expect_error_at("[Pressure]\nPressureFullStall=300ms\nPressureWindow=200ms\n", 2,
+                        "[Pressure] PressureFullStall=", "300ms must not exceed PressureWindow= (200ms, set at",
+                        "poold.conf:3)", NULL);
+        /* only the window given: the window is what to fix */
+        expect_error_at("[Pressure]\nPressureWindow=100ms\n", 2, "[Pressure] PressureWindow=",
+                        "100ms must not be below PressureSomeStall= (150ms, the default)", NULL);
+        expect_error_at("[Pressure]\nGrowHold=2h\n", 2, "[Pressure] GrowHold=",
+                        "2h must not exceed GrowHoldMax= (30min, the default)", NULL);
+        expect_error_at("[Pressure]\nGrowHoldMax=10s\n", 2, "[Pressure] GrowHoldMax=",
+                        "10s must not be below GrowHold= (30s, the default)", NULL);
+}
+END_TEST
+
+/* PressureInterval above CalmInterval: refused with the exact message, at
+ * whichever of the two keys the file gave. */
+START_TEST(test_pressure_interval_above_calm) {
+        Diag d = {};
+        Config *c = NULL;
+        char want[1024];
+
+        write_file(conf_path, "[Pool data]\n[Pressure]\nPressureInterval=2s\n");
+        ck_assert_int_eq(config_load(conf_path, 0, &c, &d), -EINVAL);
+        ck_assert_ptr_null(c);
+        ck_assert_uint_eq(d.n, 1);
+        snprintf(want, sizeof want,
+                 "%s:3: [Pressure] PressureInterval=: 2s must not exceed CalmInterval= (1s, the default)",
+                 conf_path);
+        ck_assert_str_eq(d.messages[0], want);
+        diag_done(&d);
+
+        write_file(conf_path, "[Pressure]\nCalmInterval=50ms\n");
+        ck_assert_int_eq(config_load(conf_path, 0, &c, &d), -EINVAL);
+        ck_assert_uint_eq(d.n, 1);
+        snprintf(want, sizeof want,
+                 "%s:2: [Pressure] CalmInterval=: 50ms must not be below PressureInterval= (100ms, the default)",
+                 conf_path);
+        ck_assert_str_eq(d.messages[0], want);
+        diag_done(&d);
+
+        write_file(conf_path, "[Pressure]\nCalmInterval=500ms\nPressureInterval=600ms\n");
+        ck_assert_int_eq(config_load(conf_path, 0, &c, &d), -EINVAL);
+        ck_assert_uint_eq(d.n, 1);
+        snprintf(want, sizeof want,
+                 "%s:3: [Pressure] PressureInterval=: 600ms must not exceed CalmInterval= (500ms, set at %s:2)",
+                 conf_path, conf_path);
+        ck_assert_str_eq(d.messages[0], want);
+        diag_done(&d);
+
+        /* equal is fine */
+        write_file(conf_path, "[Pressure]\nCalmInterval=500ms\nPressureInterval=500ms\n[Pool data]\n");
+        c = load_ok(0);
+        config_free(c);
+
+        /* not from a file: no location, the same words (controller_conf_validate()) */
+        PressureConf p;
+        config_pressure_defaults(&p);
+        p.pressure_interval_usec = 2 * SEC;
+        ck_assert_int_eq(config_pressure_validate(&p, NULL, &d), -EINVAL);
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert_str_eq(d.messages[0], "[Pressure] PressureInterval=: 2s must not exceed CalmInterval= (1s, the default)");
+        diag_done(&d);
+        /* without a Diag the verdict is the same */
+        ck_assert_int_eq(config_pressure_validate(&p, NULL, NULL), -EINVAL);
+}
+END_TEST
+
+/* Every problem is reported in one run, each once. */
+START_TEST(test_pressure_every_error) {
+        Diag d = {};
+        Config *c = NULL;
+
+        write_file(conf_path,
+                   "[Pressure]\n"
+                   "PressureWindow=11s\n"      /* 2: range */
+                   "GrowStep=0%\n"             /* 3: range */
+                   "ShrinkExtra=x\n"           /* 4: syntax */
+                   "CalmInterval=soon\n"       /* 5: syntax */
+                   "GrowHold=2h\n"             /* 6: above GrowHoldMax */
+                   "[Pool data]\nWeight=0\n"); /* 8: elsewhere */
+        ck_assert_int_eq(config_load(conf_path, 0, &c, &d), -EINVAL);
+        ck_assert_ptr_null(c);
+        if (d.n != 6)
+                dump_diag(&d);
+        ck_assert_uint_eq(d.n, 6);
+        static const unsigned lines[] = { 2, 3, 4, 5, 6, 8 };
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                char where[400];
+                bool found = false;
+                snprintf(where, sizeof where, "%s:%u: ", conf_path, lines[i]);
+                for (size_t j = 0; j < d.n; j++)
+                        found = found || strncmp(d.messages[j], where, strlen(where)) == 0;
+                ck_assert_msg(found, "no message at line %u", lines[i]);
+        }
+        diag_done(&d);
+}
+END_TEST
+
+START_TEST(test_pressure_dropins) {
+        Config *c;
+        Diag d = {};
+
+        write_file(conf_path,
+                   "[Pool data]\n"
+                   "[Pressure]\nCalmInterval=2s\nPressureInterval=200ms\nWatermark=4G\nGrowStep=1%\n");
+        write_dropin("10-a.conf", "[Pressure]\nCalmInterval=5s\nWatermark=auto\n");
+        write_dropin("20-b.conf", "# later wins\n[Pressure]\nGrowStep=3%\n");
+        c = load_ok(0);
+        ck_assert_uint_eq(c->pressure.calm_interval_usec, 5 * SEC);
+        ck_assert_uint_eq(c->pressure.pressure_interval_usec, 200 * MS);
+        ck_assert_int_eq(c->pressure.watermark.kind, SIZE_UNSET);
+        ck_assert_uint_eq(c->pressure.grow_step_permyriad, 300);
+        ck_assert_ptr_nonnull(strstr(c->pressure_loc[PRESSURE_CALM_INTERVAL].file, "10-a.conf"));
+        ck_assert_uint_eq(c->pressure_loc[PRESSURE_CALM_INTERVAL].line, 2);
+        ck_assert_ptr_nonnull(strstr(c->pressure_loc[PRESSURE_GROW_STEP].file, "20-b.conf"));
+        ck_assert_uint_eq(c->pressure_loc[PRESSURE_GROW_STEP].line, 3);
+        ck_assert_str_eq(c->pressure_loc[PRESSURE_INTERVAL].file, conf_path);
+        ck_assert_uint_eq(c->pressure_loc[PRESSURE_INTERVAL].line, 4);
+        c = config_free(c);
+
+        /* a drop-in that breaks the pair: refused, and the message names
+         * both files */
+        write_dropin("30-c.conf", "[Pressure]\nCalmInterval=100ms\n");
+        ck_assert_int_eq(config_load(conf_path, 0, &c, &d), -EINVAL);
+        ck_assert_ptr_null(c);
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert_ptr_nonnull(strstr(d.messages[0], "poold.conf:4: [Pressure] PressureInterval=: 200ms must not "
+                                                    "exceed CalmInterval= (100ms, set at "));
+        ck_assert_ptr_nonnull(strstr(d.messages[0], "30-c.conf:2)"));
+        diag_done(&d);
+
+        /* a bad value in a drop-in names the drop-in */
+        write_dropin("30-c.conf", "[Pressure]\n\nGrowInterval=5 s x\n");
+        ck_assert_int_eq(config_load(conf_path, 0, &c, &d), -EINVAL);
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert_ptr_nonnull(strstr(d.messages[0], "30-c.conf:3: [Pressure] GrowInterval=: invalid time span"));
+        diag_done(&d);
+}
+END_TEST
+
 /* ---- the normalized dump reads back to an equal Config ---- */
 
 static Config *parse_text(const char *text) {
@@ -676,6 +994,11 @@ START_TEST(test_dump_round_trip) {
                           "[Pool fixed_max]\nKind=fixed\nMax=12.5%\n"
                           "[Pool both]\nKind=fixed\nMin=1.5G\nMax=1536M\nNUMA=interleave:0,2\n"
                           "[Pool odd]\nMin=12345\nMax=1.3M\n");
+        assert_round_trip("[Pressure]\nPressureSomeStall=1.5ms\nPressureFullStall=999us\nPressureWindow=10s\n"
+                          "Watermark=12.5%\nShrinkExtra=0.05%\nPressureStep=0%\nCalmInterval=1min 30.5s\n"
+                          "PressureInterval=1s\nShrinkDeadline=2s\nShrinkSettle=1h\nGrowHold=90min\n"
+                          "GrowHoldMax=1d\nGrowStep=100%\nGrowInterval=1w\nOscillationWindow=123456789us\n");
+        assert_round_trip("[Pressure]\nWatermark=1536M\n");
 
         /* every default spelled out */
         Config *c = parse_text("[Pool data]\n[Reserve os]\nSize=1G\n");
@@ -684,6 +1007,10 @@ START_TEST(test_dump_round_trip) {
                 "Total=auto\n", "Slack=10%\n", "CgroupDriver=auto\n", "CgroupRoot=auto\n", "Size=1G\n",
                 "Protect=no\n", "Min=0\n",     "Max=infinity\n",      "Weight=100\n",      "Priority=0\n",
                 "Kind=cache\n", "NUMA=local\n",
+                "[Pressure]\n", "PressureSomeStall=150ms\n", "PressureFullStall=50ms\n", "PressureWindow=1s\n",
+                "Watermark=auto\n", "ShrinkExtra=1%\n", "PressureStep=5%\n", "CalmInterval=1s\n",
+                "PressureInterval=100ms\n", "ShrinkDeadline=200ms\n", "ShrinkSettle=2s\n", "GrowHold=30s\n",
+                "GrowHoldMax=30min\n", "GrowStep=5%\n", "GrowInterval=5s\n", "OscillationWindow=5min\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 ck_assert_msg(strstr(d, keys[i]), "no %s in\n%s", keys[i], d);
@@ -726,12 +1053,36 @@ START_TEST(test_equal_sees_differences) {
                 "NUMA=bind:0\n",
                 "[Host]\nSlack=10%\n[Reserve os]\nSize=1G\n[Pool data]\nMin=1G\nWeight=5\nNUMA=bind:0\n"
                 "[Pool more]\n",
+                /* one per [Pressure] key (a non-default value) */
+                "[Pressure]\nPressureSomeStall=151ms\n", "[Pressure]\nPressureFullStall=51ms\n",
+                "[Pressure]\nPressureWindow=2s\n", "[Pressure]\nWatermark=10%\n", "[Pressure]\nWatermark=1G\n",
+                "[Pressure]\nShrinkExtra=2%\n", "[Pressure]\nPressureStep=6%\n", "[Pressure]\nCalmInterval=2s\n",
+                "[Pressure]\nPressureInterval=101ms\n", "[Pressure]\nShrinkDeadline=201ms\n",
+                "[Pressure]\nShrinkSettle=3s\n", "[Pressure]\nGrowHold=31s\n", "[Pressure]\nGrowHoldMax=31min\n",
+                "[Pressure]\nGrowStep=6%\n", "[Pressure]\nGrowInterval=6s\n",
+                "[Pressure]\nOscillationWindow=6min\n",
         };
         Config *a = parse_text(base), *same = parse_text(base);
+        _cleanup_free_ char *with_defaults = NULL;
+
+        /* the defaults written out are the same config */
+        ck_assert_int_eq(asprintf(&with_defaults,
+                                  "%s[Pressure]\nPressureSomeStall=150ms\nPressureWindow=1000ms\nWatermark=auto\n"
+                                  "GrowHoldMax=0.5h\nGrowStep=5%%\n",
+                                  base) > 0,
+                         1);
+        Config *defaults = parse_text(with_defaults);
+        ck_assert(config_equal(a, defaults));
+        config_free(defaults);
 
         ck_assert(config_equal(a, same));
         for (size_t i = 0; i < ELEMENTSOF(other); i++) {
-                Config *b = parse_text(other[i]);
+                _cleanup_free_ char *text = NULL;
+                /* the [Pressure] cases are the base plus that section */
+                ck_assert_int_eq(asprintf(&text, "%s%s", strncmp(other[i], "[Pressure]", 10) == 0 ? base : "",
+                                          other[i]) > 0,
+                                 1);
+                Config *b = parse_text(text);
                 ck_assert_msg(!config_equal(a, b), "case %zu seen as equal", i);
                 config_free(b);
         }
@@ -834,6 +1185,12 @@ int main(void) {
         tcase_add_test(tc, test_long_lines);
         tcase_add_test(tc, test_dropins);
         tcase_add_test(tc, test_dropin_errors);
+        tcase_add_test(tc, test_pressure_defaults);
+        tcase_add_test(tc, test_pressure_keys);
+        tcase_add_test(tc, test_pressure_errors);
+        tcase_add_test(tc, test_pressure_interval_above_calm);
+        tcase_add_test(tc, test_pressure_every_error);
+        tcase_add_test(tc, test_pressure_dropins);
         tcase_add_test(tc, test_dump_round_trip);
         tcase_add_test(tc, test_equal_sees_differences);
         tcase_add_test(tc, test_parse_stream_twice);
