@@ -347,6 +347,7 @@ static int manager_configure_pressure(Manager *m) {
                 pools[i].target = manager_planned_target(m, i);
         }
         plan.pools = pools;
+        pressure_watch_total(m->pressure, m->total_source == TOTAL_SOURCE_MEMINFO ? m->budget.total : 0);
         r = pressure_configure(m->pressure, m->config, &plan, paths);
         if (r < 0)
                 log_error_errno(r, "the pressure controller refused the configuration; it keeps the one before");

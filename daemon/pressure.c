@@ -66,7 +66,8 @@ struct Pressure {
         bool started;
         bool in_tick;
         uint64_t interval_usec;             /* the last sampling interval chosen */
-        uint64_t mem_available, mem_total;
+        uint64_t mem_available;
+        uint64_t watched_total;             /* MemTotal the budget was made of; 0: not watched */
         PolicySignals signals;
         bool pressure;
         bool exhausted;
@@ -383,13 +384,14 @@ static int pressure_tick(Pressure *p) {
         if (r < 0 && p->mem_available != POLICY_UNKNOWN)
                 log_warning_errno(r, "cannot read %s/meminfo: deciding without MemAvailable", p->proc_root);
         p->mem_available = r < 0 ? POLICY_UNKNOWN : avail;
-        if (r >= 0 && p->mem_total != 0 && total != p->mem_total && p->ops.total_changed) {
-                log_notice("MemTotal changed from %" PRIu64 " to %" PRIu64 " bytes: re-partitioning", p->mem_total,
-                           total);
-                p->mem_total = total;
-                p->ops.total_changed(p->userdata, total); /* calls pressure_configure() */
-        } else if (r >= 0)
-                p->mem_total = total;
+        if (r >= 0 && p->watched_total != 0 && total != p->watched_total) {
+                log_notice("MemTotal changed from %" PRIu64 " to %" PRIu64 " bytes: re-partitioning",
+                           p->watched_total, total);
+                /* Once per change, whether the new total fits or not. */
+                p->watched_total = total;
+                if (p->ops.total_changed)
+                        p->ops.total_changed(p->userdata, total); /* calls pressure_configure() */
+        }
 
         pressure_measure(p, now);
         for (size_t i = 0; i < p->n_pools; i++) {
@@ -589,6 +591,10 @@ int pressure_configure(Pressure *p, const Config *c, const Budget *b, char *cons
         if (p->started && !p->in_tick)
                 (void) pressure_tick(p);
         return 0;
+}
+
+void pressure_watch_total(Pressure *p, uint64_t total) {
+        p->watched_total = total;
 }
 
 int pressure_adopt_target(Pressure *p, size_t i, uint64_t target) {

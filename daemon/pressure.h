@@ -79,6 +79,11 @@ static inline void pressure_freep(Pressure **p) {
  * budget refused: nothing changed), -ENOMEM. */
 int pressure_configure(Pressure *p, const Config *c, const Budget *b, char *const *paths);
 
+/* Watches MemTotal for a change from TOTAL (the figure the budget was made
+ * of; 0: do not watch, e.g. a planned [Host] Total=): total_changed is
+ * called once per change. */
+void pressure_watch_total(Pressure *p, uint64_t total);
+
 /* Adopts a target found in force at start (controller_adopt_target()). */
 int pressure_adopt_target(Pressure *p, size_t i, uint64_t target);
 

@@ -208,6 +208,81 @@ START_TEST(test_cgroupfs_v1) {
 }
 END_TEST
 
+static void write_meminfo(const char *dir, uint64_t total_kb) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/meminfo", dir);
+        FILE *f = fopen(p, "we");
+        ck_assert_ptr_nonnull(f);
+        /* Nearly all of it available: no pressure, only the total moves. */
+        fprintf(f, "MemTotal: %llu kB\nMemFree: %llu kB\nMemAvailable: %llu kB\n", (unsigned long long) total_kb,
+                (unsigned long long) total_kb * 9 / 10, (unsigned long long) total_kb * 9 / 10);
+        fclose(f);
+}
+
+static uint64_t host_u64(Manager *m, const char *key) {
+        json_object *st = NULL;
+        ck_assert_int_eq(manager_status_json(m, &st), 0);
+        json_object *v = json_object_object_get(json_object_object_get(st, "host"), key);
+        uint64_t r = v ? json_object_get_uint64(v) : 0;
+        json_object_put(st);
+        return r;
+}
+
+/* MemTotal changing under a running poold (memory hotplug, a balloon): the
+ * same configuration re-partitioned on the new total, the old total shown;
+ * a total the configuration no longer fits keeps the budget in force. */
+START_TEST(test_memtotal_change) {
+        if (!have_v1())
+                return;
+        ck_assert_int_eq(mkdir(cgroot, 0755), 0);
+        _cleanup_free_ char *text = NULL, *sock = NULL, *proc = NULL;
+        ck_assert_int_ge(asprintf(&text,
+                                  "[Host]\nSlack=10%%\nCgroupDriver=cgroupfs\nCgroupRoot=%s\n"
+                                  "[Reserve os]\nSize=1G\n[Pool data]\nMin=512M\n",
+                                  cgroot),
+                         0);
+        _cleanup_free_ char *path = write_conf("poold.conf", text);
+        ck_assert_int_ge(asprintf(&sock, "%s/control.sock", tmpdir), 0);
+        ck_assert_int_ge(asprintf(&proc, "%s/proc", tmpdir), 0);
+        ck_assert_int_eq(mkdir(proc, 0755), 0);
+        write_meminfo(proc, 8ULL << 20); /* 8 GiB */
+
+        ManagerOptions o = { .config_path = path, .socket_path = sock, .proc_root = proc, .no_signals = true };
+        _cleanup_(manager_freep) Manager *m = NULL;
+        ck_assert_int_eq(manager_new(&o, &m), 0);
+        ck_assert_int_eq(manager_start(m), 0);
+        ck_assert_uint_eq(host_u64(m, "total"), 8ULL << 30);
+        ck_assert_uint_eq(host_u64(m, "total_previous"), 0);
+        uint64_t poolable8 = host_u64(m, "poolable");
+        /* 8G - 1G - 10% of 8G */
+        ck_assert_uint_eq(poolable8, (8ULL << 30) - (1ULL << 30) - (8ULL << 30) / 10);
+
+        write_meminfo(proc, 12ULL << 20);
+        for (int i = 0; i < 300 && host_u64(m, "total") != 12ULL << 30; i++)
+                ck_assert_int_ge(sd_event_run(manager_get_event(m), 10000), 0);
+        ck_assert_uint_eq(host_u64(m, "total"), 12ULL << 30);
+        ck_assert_uint_eq(host_u64(m, "total_previous"), 8ULL << 30);
+        uint64_t poolable12 = host_u64(m, "poolable");
+        ck_assert_uint_eq(poolable12, (12ULL << 30) - (1ULL << 30) - (12ULL << 30) / 10);
+        /* The parent's cap follows: memory.limit_in_bytes of <root>/poold. */
+        char p[512], buf[64] = "";
+        snprintf(p, sizeof p, "%s/poold/memory.limit_in_bytes", cgroot);
+        FILE *f = fopen(p, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+        fclose(f);
+        /* The kernel keeps whole pages. */
+        ck_assert_uint_eq(strtoull(buf, NULL, 10), poolable12 & ~4095ULL);
+
+        /* 1 GiB: the reserve alone takes it all; the 12 GiB budget stays. */
+        write_meminfo(proc, 1ULL << 20);
+        for (int i = 0; i < 150; i++)
+                ck_assert_int_ge(sd_event_run(manager_get_event(m), 10000), 0);
+        ck_assert_uint_eq(host_u64(m, "total"), 12ULL << 30);
+        ck_assert_uint_eq(host_u64(m, "poolable"), poolable12);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc = tcase_create("start");
@@ -215,6 +290,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_missing_config);
         tcase_add_test(tc, test_impossible_budget);
         tcase_add_test(tc, test_cgroupfs_v1);
+        tcase_add_test(tc, test_memtotal_change);
         tcase_set_timeout(tc, 60);
         suite_add_tcase(s, tc);
         return s;
