@@ -162,9 +162,9 @@ static uint64_t pages_reap_pool(PagesPool *pp, uint64_t *ret_live) {
                 pid_t pid = atomic_load(&s->pid);
                 if (pid == 0)
                         continue;
-                /* pid <= 0 other than 0 is garbage a client wrote: not a
-                 * process, so its charge is given back too. */
-                if (pid > 0 && !pages_pid_dead(pid)) {
+                /* Negative: a process poold cannot see (another PID
+                 * namespace), which "open" told so: never reaped. */
+                if (pid < 0 || !pages_pid_dead(pid)) {
                         live++;
                         continue;
                 }
@@ -227,6 +227,11 @@ int pages_verb_open(ControlRequest *req, json_object *args, void *userdata, json
         if (!pp)
                 return protocol_error_set(ret_error, PROTOCOL_ERROR_NOT_FOUND, "no pool \"%s\"", name);
 
+        /* The client's pid as poold sees it (SO_PEERCRED), for its process
+         * slot: its own getpid() means nothing here when it runs in another
+         * PID namespace, and a slot reaped while its process lives would
+         * give back charge it still holds. null: poold cannot see it. */
+        const Peer *peer = control_request_get_peer(req);
         BudgetPool *bp = pages_pool(pp);
         json_object *o = json_object_new_object();
         if (!o)
@@ -235,7 +240,8 @@ int pages_verb_open(ControlRequest *req, json_object *args, void *userdata, json
             json_object_object_add(o, "max", json_object_new_uint64(atomic_load(&bp->max))) < 0 ||
             json_object_object_add(o, "target", json_object_new_uint64(atomic_load(&bp->target))) < 0 ||
             json_object_object_add(o, "numa", json_object_new_string(pp->numa)) < 0 ||
-            json_object_object_add(o, "version", json_object_new_int((int) BUDGET_PAGE_VERSION)) < 0) {
+            json_object_object_add(o, "version", json_object_new_int((int) BUDGET_PAGE_VERSION)) < 0 ||
+            json_object_object_add(o, "pid", peer && peer->pid > 0 ? json_object_new_int64(peer->pid) : NULL) < 0) {
                 json_object_put(o);
                 return -ENOMEM;
         }

@@ -70,18 +70,19 @@ int pages_set_target(Pages *p, const char *pool, uint64_t target);
  * that died without closing. Returns 0 or -ENOENT. */
 int pages_stats(Pages *p, const char *pool, PagesPoolStats *ret);
 
-/* Gives back the charge of dead processes in every page (a process is dead
- * when kill(pid, 0) fails with ESRCH; a client in another PID namespace
- * than poold's would look dead: see libpoold(3)). Returns the bytes given
- * back. */
+/* Gives back the charge of dead processes in every page: a slot's pid is
+ * the client's as poold sees it ("open" tells the client), dead when
+ * kill(pid, 0) fails with ESRCH; a negative pid (a client poold cannot
+ * see) is never reaped. Returns the bytes given back. */
 uint64_t pages_reap(Pages *p);
 
 /* Returns the memfd of POOL's page (owned by P), or -ENOENT. */
 int pages_get_fd(Pages *p, const char *pool);
 
 /* The ControlVerbHandler of verb "open" (USERDATA: the Pages). Args
- * {"pool": NAME}; result {"pool", "max", "target", "numa", "version"} with
- * the page's memfd attached. Register it CONTROL_VERB_PRIVILEGED: the page
+ * {"pool": NAME}; result {"pool", "max", "target", "numa", "version", "pid"}
+ * with the page's memfd attached ("pid": the caller's pid as poold sees it,
+ * for its process slot; null if poold cannot see it). Register it CONTROL_VERB_PRIVILEGED: the page
  * is writable, and whoever holds it can charge or free the pool's budget.
  * Errors: invalid (no or malformed name, unknown argument), not_found. */
 int pages_verb_open(ControlRequest *req, json_object *args, void *userdata, json_object **ret_result,

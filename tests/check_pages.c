@@ -183,6 +183,17 @@ START_TEST(test_reap) {
         /* Nothing left to reap. */
         ck_assert_uint_eq(pages_reap(p), 0);
 
+        /* A process poold cannot see (negative pid, as "open" tells a
+         * client in a PID namespace poold cannot see): never reaped. */
+        BudgetProc *unseen;
+        ck_assert_int_eq(budget_proc_attach(pg, 0, -1, &unseen), 0);
+        ck_assert_int_eq(budget_charge(bp, unseen, 2 * M), 0);
+        ck_assert_int_eq(pages_stats(p, "alpha", &s), 0);
+        ck_assert_uint_eq(s.reaped, 0);
+        ck_assert_uint_eq(s.charged, 5 * M);
+        ck_assert_uint_eq(s.processes, 2);
+        budget_proc_reap(bp, unseen);
+
         budget_proc_reap(bp, self);
         ck_assert_int_eq(pages_stats(p, "alpha", &s), 0);
         ck_assert_uint_eq(s.processes, 0);
@@ -197,6 +208,7 @@ END_TEST
 
 typedef struct FakeCred {
         bool privileged;
+        pid_t pid; /* what SO_PEERCRED would say; 0: a peer poold cannot see */
 } FakeCred;
 
 typedef struct Fixture {
@@ -212,7 +224,7 @@ static Fixture F;
 
 static int fake_cred(int fd, const char *group, Peer *ret, void *ud) {
         FakeCred *fc = ud;
-        *ret = (Peer) { .uid = fc->privileged ? 0 : 65534, .gid = 65534, .pid = 4242, .privileged = fc->privileged };
+        *ret = (Peer) { .uid = fc->privileged ? 0 : 65534, .gid = 65534, .pid = fc->pid, .privileged = fc->privileged };
         return 0;
 }
 
@@ -236,6 +248,7 @@ static void server_start(void) {
         ck_assert_int_ge(sd_event_new(&F.e), 0);
         ck_assert_int_eq(control_new(F.e, F.path, &F.c), 0);
         F.cred.privileged = true;
+        F.cred.pid = 4242;
         control_set_credential_function(F.c, fake_cred, &F.cred);
 
         ck_assert_int_eq(pages_new(&F.pages), 0);
@@ -308,6 +321,8 @@ static void child_open(void) {
         CHILD_CHECK(json_object_object_get_ex(res, "target", &v) && json_object_get_uint64(v) == 60 * M);
         CHILD_CHECK(json_object_object_get_ex(res, "numa", &v) && strcmp(json_object_get_string(v), "local") == 0);
         CHILD_CHECK(json_object_object_get_ex(res, "version", &v) && json_object_get_int(v) == BUDGET_PAGE_VERSION);
+        /* The pid poold sees for this connection, for the process slot. */
+        CHILD_CHECK(json_object_object_get_ex(res, "pid", &v) && json_object_get_int(v) == 4242);
         json_object_put(res);
 
         /* The page maps as libpoold maps it, holds only this pool, and a
@@ -375,6 +390,29 @@ START_TEST(test_verb_open) {
 }
 END_TEST
 
+static void child_unseen(void) {
+        CtlClient *c;
+        json_object *res = NULL, *v, *a = args_pool("beta");
+        int fd = -1;
+        CHILD_CHECK(ctl_connect(F.path, &c) == 0);
+        CHILD_CHECK(ctl_call(c, "open", a, 10000, &res, &fd) == 0);
+        CHILD_CHECK(fd >= 0);
+        CHILD_CHECK(json_object_object_get_ex(res, "pid", &v) && v == NULL);
+        CHILD_CHECK(json_object_object_get_ex(res, "numa", &v) && strcmp(json_object_get_string(v), "preferred:0") == 0);
+        json_object_put(res);
+        json_object_put(a);
+        ctl_client_free(c);
+        _exit(0);
+}
+
+START_TEST(test_verb_open_unseen_peer) {
+        server_start();
+        F.cred.pid = 0;
+        ck_assert_int_eq(run_child(child_unseen), 0);
+        server_stop();
+}
+END_TEST
+
 static void child_unprivileged(void) {
         CtlClient *c;
         int fd = -1;
@@ -404,6 +442,7 @@ static Suite *pages_suite(void) {
         tcase_add_test(tc, test_reap);
         tcase_add_test(tc, test_verb_open);
         tcase_add_test(tc, test_verb_open_unprivileged);
+        tcase_add_test(tc, test_verb_open_unseen_peer);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -33,6 +33,7 @@
 
 typedef struct FakeCred {
         bool privileged;
+        pid_t pid; /* reported instead of the real one, if not 0 */
 } FakeCred;
 
 typedef struct Fixture {
@@ -50,9 +51,16 @@ typedef struct Fixture {
 
 static Fixture F;
 
+/* The real credentials (the pid matters: it goes into the client's process
+ * slot), with privilege and pid as the test says. */
 static int fake_cred(int fd, const char *group, Peer *ret, void *ud) {
         FakeCred *fc = ud;
-        *ret = (Peer) { .uid = fc->privileged ? 0 : 65534, .gid = 65534, .pid = 4242, .privileged = fc->privileged };
+        int r = peer_get(fd, NULL, ret);
+        if (r < 0)
+                return r;
+        ret->privileged = fc->privileged;
+        if (fc->pid != 0)
+                ret->pid = fc->pid;
         return 0;
 }
 
@@ -285,6 +293,41 @@ START_TEST(test_shrink_thread) {
 }
 END_TEST
 
+/* Opens, charges, dies without closing. */
+static void child_dies(unsigned unused) {
+        PoolOpenOptions o = { .socket_path = F.path };
+        Pool *p;
+        CHILD_CHECK(pool_open("cache", &o, &p) == 0);
+        CHILD_CHECK(pool_malloc(p, 4 * M) != NULL);
+        _exit(0);
+}
+
+/* The slot holds the pid poold sees, not the client's getpid(): poold
+ * reaps a client that died by the pid it knows. Reported as this (live)
+ * process, as for a client in a PID namespace whose number differs, the
+ * dead child's slot stays; reported truly, it is reaped. */
+START_TEST(test_slot_pid_from_poold) {
+        PagesPoolStats s;
+
+        server_start();
+        F.cred.pid = getpid();
+        ck_assert_int_eq(run_child(child_dies, 0), 0);
+        ck_assert_int_eq(pages_stats(F.pages, "cache", &s), 0);
+        ck_assert_uint_eq(s.processes, 1);
+        ck_assert_uint_eq(s.reaped, 0);
+        ck_assert_uint_ge(s.charged, 4 * M);
+        server_stop();
+
+        server_start();
+        ck_assert_int_eq(run_child(child_dies, 0), 0);
+        ck_assert_int_eq(pages_stats(F.pages, "cache", &s), 0);
+        ck_assert_uint_eq(s.processes, 0);
+        ck_assert_uint_ge(s.reaped, 4 * M);
+        ck_assert_uint_eq(s.charged, 0);
+        server_stop();
+}
+END_TEST
+
 static void child_refused(unsigned privileged) {
         PoolOpenOptions o = { .socket_path = F.path };
         Pool *p;
@@ -461,6 +504,7 @@ static Suite *pool_daemon_suite(void) {
         tcase_add_test(tc, test_shrink_poll);
         tcase_add_test(tc, test_shrink_thread);
         tcase_add_test(tc, test_refused);
+        tcase_add_test(tc, test_slot_pid_from_poold);
         tcase_add_test(tc, test_not_running);
         tcase_add_test(tc, test_garbage_from_server);
         suite_add_tcase(s, tc);

@@ -107,7 +107,8 @@ typedef struct BudgetPool {
 } BudgetPool;
 
 typedef struct BudgetProc {
-        _Atomic int32_t pid;              /* 0: free */
+        _Atomic int32_t pid;              /* 0: free; the process as the page's writer (poold)
+                                           * sees it; negative: unknown to it, never reaped */
         uint32_t reserved0;
         _Atomic uint64_t charged;         /* this process's part of the pool's charged */
         _Atomic uint64_t seen_seq;        /* the target_seq this process last shrank for */

@@ -31,7 +31,21 @@ static json_object *pool_args(const char *name) {
         return args;
 }
 
-int pool_daemon_open(const char *name, const PoolOpenOptions *opts, BudgetPage **ret_page, CtlClient **ret_ctl) {
+/* The pid for this process's slot from the "open" reply RESULT. */
+static pid_t pool_daemon_slot_pid(json_object *result) {
+        json_object *v;
+        if (!json_object_object_get_ex(result, "pid", &v))
+                return getpid(); /* not said: take our own */
+        if (!v)
+                return -1; /* poold cannot see us: never reaped */
+        if (!json_object_is_type(v, json_type_int))
+                return getpid();
+        int64_t pid = json_object_get_int64(v);
+        return pid > 0 && pid <= INT32_MAX ? (pid_t) pid : getpid();
+}
+
+int pool_daemon_open(const char *name, const PoolOpenOptions *opts, BudgetPage **ret_page, CtlClient **ret_ctl,
+                     pid_t *ret_pid) {
         const char *path = opts->socket_path ? opts->socket_path : CTL_SOCKET_PATH;
         CtlClient *c = NULL;
         json_object *args = NULL, *result = NULL;
@@ -52,6 +66,7 @@ int pool_daemon_open(const char *name, const PoolOpenOptions *opts, BudgetPage *
                 r = -ENXIO;
         if (r < 0)
                 goto fail;
+        pid_t pid = pool_daemon_slot_pid(result);
         json_object_put(result);
         result = NULL;
         if (fd < 0) {
@@ -80,6 +95,7 @@ int pool_daemon_open(const char *name, const PoolOpenOptions *opts, BudgetPage *
         json_object_put(args);
         *ret_page = page;
         *ret_ctl = c;
+        *ret_pid = pid;
         return 0;
 
 fail:

@@ -109,16 +109,20 @@ struct Pool {
  * the tests. Returns 0 or -errno as pool_open(). */
 int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_page, Pool **ret);
 /* pool_open_page() with poold's connection CTL (may be NULL), which the pool
- * takes in every case: its events are read by pool_poll(). */
+ * takes in every case: its events are read by pool_poll(). SLOT_PID goes
+ * into the process slot (0: getpid()). */
 int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool own_page, CtlClient *ctl,
-                       Pool **ret);
+                       pid_t slot_pid, Pool **ret);
 
 /* poold's side of a pool (connection.c). pool_daemon_open() connects to
  * OPTS->socket_path (NULL: the default), asks for pool NAME's budget page
- * and subscribes to its events. Returns 0 with *RET_PAGE and *RET_CTL, or
+ * and subscribes to its events. *RET_PID gets the pid for this process's
+ * slot: this process as poold sees it (another PID namespace gives another
+ * number), -1 if poold cannot see it. Returns 0 with *RET_PAGE and *RET_CTL, or
  * -ENOENT/-ECONNREFUSED (poold not running), -ENXIO (no such pool),
  * -EPERM, -EPROTO, -ETIMEDOUT, -ENOMEM... */
-int pool_daemon_open(const char *name, const PoolOpenOptions *opts, BudgetPage **ret_page, CtlClient **ret_ctl);
+int pool_daemon_open(const char *name, const PoolOpenOptions *opts, BudgetPage **ret_page, CtlClient **ret_ctl,
+                     pid_t *ret_pid);
 /* Reads what poold sent (at most POOL_EVENTS_PER_POLL messages). Sets
  * *RET_SHRINK and *RET_SEQ (the highest seq) when a shrink request for P
  * with a seq came. Anything malformed or unknown is skipped. If poold closed the

@@ -359,7 +359,7 @@ static void pool_release(Pool *p) {
 }
 
 int pool_open_page(const char *name, unsigned flags, BudgetPage *page, bool own_page, Pool **ret) {
-        return pool_open_page_ctl(name, flags, page, own_page, NULL, ret);
+        return pool_open_page_ctl(name, flags, page, own_page, NULL, 0, ret);
 }
 
 /* Watches the eventfd and poold's socket with one fd the application (or
@@ -386,7 +386,7 @@ static int pool_poll_fd_setup(Pool *p) {
 }
 
 int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool own_page, CtlClient *ctl,
-                       Pool **ret) {
+                       pid_t slot_pid, Pool **ret) {
         int r, idx, mpol;
         BudgetPool *bp;
         Pool *p;
@@ -431,7 +431,7 @@ int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool 
                         goto fail;
         }
 
-        r = budget_proc_attach(page, (unsigned) idx, getpid(), &p->proc);
+        r = budget_proc_attach(page, (unsigned) idx, slot_pid != 0 ? slot_pid : getpid(), &p->proc);
         if (r < 0)
                 goto fail;
 
@@ -499,10 +499,11 @@ fail_early:
 static int pool_open_daemon(const char *name, const PoolOpenOptions *opts, Pool **ret) {
         BudgetPage *page;
         CtlClient *ctl;
-        int r = pool_daemon_open(name, opts, &page, &ctl);
+        pid_t pid;
+        int r = pool_daemon_open(name, opts, &page, &ctl, &pid);
         if (r < 0)
                 return r;
-        return pool_open_page_ctl(name, opts->flags, page, true, ctl, ret);
+        return pool_open_page_ctl(name, opts->flags, page, true, ctl, pid, ret);
 }
 
 int pool_open(const char *name, const PoolOpenOptions *opts, Pool **ret) {
