@@ -639,8 +639,14 @@ static int manager_set_high(void *userdata, size_t i, uint64_t bytes) {
 
         if (i >= m->config->n_pools)
                 return -ERANGE;
-        pool_limits_from(&m->config->pools[i], &m->budget.pools[i], bytes, &l);
-        r = cgroup_driver_apply_pool(m->driver, m->config->pools[i].name, &l);
+        /* Only memory.high moves in a step; the whole set of limits is
+         * written where the pool's cgroup is missing (removed by hand) or
+         * the driver cannot set MemoryHigh alone. */
+        r = cgroup_driver_set_high(m->driver, m->config->pools[i].name, bytes);
+        if (r == -ENOENT || r == -EOPNOTSUPP) {
+                pool_limits_from(&m->config->pools[i], &m->budget.pools[i], bytes, &l);
+                r = cgroup_driver_apply_pool(m->driver, m->config->pools[i].name, &l);
+        }
         m->pools[i].apply_error = r < 0 ? r : 0;
         return r;
 }

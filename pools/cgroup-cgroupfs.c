@@ -231,6 +231,27 @@ static int fs_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits *l)
         return ensure_cgroup(name, dir, values, n);
 }
 
+/* One file: memory.high (v1: memory.soft_limit_in_bytes) of an existing
+ * pool, the shrink ladder's step. -ENOENT if the pool's cgroup is missing. */
+static int fs_set_high(CgroupDriver *d, const char *pool, uint64_t high) {
+        CgroupfsDriver *f = to_fs(d);
+        _cleanup_free_ char *dir = NULL, *name = NULL;
+        int r = fs_pool_path(d, pool, &dir);
+        if (r < 0)
+                return r;
+        if (!dir_exists(dir))
+                return -ENOENT;
+        name = name_join(f->parent_name, pool);
+        if (!name)
+                return -ENOMEM;
+        CgroupfsValue v = {
+                .controller = "memory",
+                .file = d->hierarchy.memory_version == CGROUP_VERSION_V1 ? "memory.soft_limit_in_bytes" : "memory.high",
+        };
+        snprintf(v.value, sizeof v.value, "%" PRIu64, high);
+        return ensure_cgroup(name, dir, &v, 1);
+}
+
 static int fs_list_pools(CgroupDriver *d, char ***ret) {
         _cleanup_free_ char *parent = NULL;
         int r = fs_parent_path(d, &parent);
@@ -330,6 +351,7 @@ static const CgroupDriverOps fs_ops = {
         .free = fs_free,
         .apply_parent = fs_apply_parent,
         .apply_pool = fs_apply_pool,
+        .set_high = fs_set_high,
         .list_pools = fs_list_pools,
         .parent_path = fs_parent_path,
         .pool_path = fs_pool_path,

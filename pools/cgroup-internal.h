@@ -18,6 +18,7 @@ typedef struct CgroupDriverOps {
         void (*free)(CgroupDriver *d);
         int (*apply_parent)(CgroupDriver *d, uint64_t max);
         int (*apply_pool)(CgroupDriver *d, const char *pool, const PoolLimits *l);
+        int (*set_high)(CgroupDriver *d, const char *pool, uint64_t high);
         int (*list_pools)(CgroupDriver *d, char ***ret);
         int (*parent_path)(CgroupDriver *d, char **ret);
         int (*pool_path)(CgroupDriver *d, const char *pool, char **ret);

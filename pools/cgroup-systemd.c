@@ -270,6 +270,7 @@ static int append_nodes(sd_bus_message *m, const NodeSet *nodes) {
 
 typedef struct SliceProps {
         bool set_min, set_high, set_mems;
+        bool skip_max; /* a MemoryHigh-only change (the shrink ladder's step) */
         uint64_t min, high, max;
         const NodeSet *mems;
         const char *description;
@@ -283,7 +284,7 @@ static int append_slice_props(sd_bus_message *m, const SliceProps *p, bool trans
                 r = append_u64(m, "MemoryMin", p->min);
         if (r >= 0 && p->set_high)
                 r = append_u64(m, "MemoryHigh", p->high);
-        if (r >= 0)
+        if (r >= 0 && !p->skip_max)
                 r = append_u64(m, "MemoryMax", p->max);
         if (r >= 0 && p->set_mems)
                 r = append_nodes(m, p->mems);
@@ -434,6 +435,18 @@ static int sd_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits *l)
         if (!p.set_mems && !nodeset_is_empty(&l->mems))
                 log_debug("pool %s: AllowedMemoryNodes is not enforced on this hierarchy", pool);
         return apply_slice(to_sd(d), unit, &p);
+}
+
+/* One SetUnitProperties(MemoryHigh) on an existing slice: the shrink
+ * ladder's step, one round trip where apply_pool makes three or four. */
+static int sd_set_high(CgroupDriver *d, const char *pool, uint64_t high) {
+        _cleanup_free_ char *unit = pool_slice(pool);
+        if (!unit)
+                return -ENOMEM;
+        if (!(d->features & CGROUP_FEATURE_HIGH))
+                return -EOPNOTSUPP; /* v1: systemd has nowhere to put MemoryHigh */
+        SliceProps p = { .set_high = true, .high = high, .skip_max = true };
+        return set_properties(to_sd(d), unit, &p);
 }
 
 static int sd_list_pools(CgroupDriver *d, char ***ret) {
@@ -721,6 +734,7 @@ static const CgroupDriverOps sd_ops = {
         .free = sd_free,
         .apply_parent = sd_apply_parent,
         .apply_pool = sd_apply_pool,
+        .set_high = sd_set_high,
         .list_pools = sd_list_pools,
         .parent_path = sd_parent_path,
         .pool_path = sd_pool_path,

@@ -151,6 +151,12 @@ int cgroup_driver_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits
         return d->ops->apply_pool(d, pool, l);
 }
 
+int cgroup_driver_set_high(CgroupDriver *d, const char *pool, uint64_t high) {
+        if (!cgroup_pool_name_is_valid(pool))
+                return -EINVAL;
+        return d->ops->set_high(d, pool, high);
+}
+
 int cgroup_driver_list_pools(CgroupDriver *d, char ***ret) {
         char **l = NULL;
         int r = d->ops->list_pools(d, &l);

@@ -99,6 +99,13 @@ int cgroup_driver_apply_parent(CgroupDriver *d, uint64_t max_bytes);
  * keeps its members (and whichever limits were written before the refusal). */
 int cgroup_driver_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits *l);
 
+/* Changes only POOL's target (memory.high / MemoryHigh; v1 cgroupfs:
+ * soft_limit_in_bytes) on a pool that exists: the shrink ladder's step,
+ * one write or one D-Bus call. Returns 0, -ENOENT (no such pool yet: use
+ * cgroup_driver_apply_pool), -EOPNOTSUPP (the systemd driver on v1, which
+ * has no MemoryHigh), or -errno. */
+int cgroup_driver_set_high(CgroupDriver *d, const char *pool, uint64_t high);
+
 /* The pools that exist now (active poold-<pool>.slice units / directories
  * under <root>/poold), sorted, as a NULL-terminated list to free with
  * cgroup_strv_free(); names that are not valid pool names are left out.

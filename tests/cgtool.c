@@ -39,7 +39,7 @@
 static int usage(void) {
         fprintf(stderr,
                 "usage: cgtool [-d auto|systemd|cgroupfs] [-r ROOT] [-v] COMMAND [ARGS...]\n"
-                "commands: info | parent MAX | apply POOL MIN HIGH MAX [NODES] | list | path POOL |\n"
+                "commands: info | parent MAX | apply POOL MIN HIGH MAX [NODES] | set-high POOL HIGH | list | path POOL |\n"
                 "          parent-path | attach POOL PID | reserve-path unit|cgroup NAME |\n"
                 "          protect unit|cgroup NAME SIZE | stat DIR | detect [MOUNTINFO [SYSROOT]] |\n"
                 "          hold SECONDS\n");
@@ -171,6 +171,12 @@ static int run(CgroupDriver *d, int argc, char **argv) {
                 if (argc == 6 && nodeset_parse(argv[5], &l.mems) < 0)
                         return -EINVAL;
                 return cgroup_driver_apply_pool(d, argv[1], &l);
+        }
+        if (strcmp(cmd, "set-high") == 0 && argc == 3) {
+                uint64_t high;
+                if (parse_size(argv[2], &high) < 0)
+                        return -EINVAL;
+                return cgroup_driver_set_high(d, argv[1], high);
         }
         if (strcmp(cmd, "list") == 0 && argc == 1) {
                 _cleanup_(cgroup_strv_freep) char **l = NULL;

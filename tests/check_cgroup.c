@@ -927,6 +927,16 @@ START_TEST(test_systemd_pools) {
         ck_assert_uint_eq(u->n_start, 1);
         ck_assert(u->active);
 
+        /* The shrink ladder's step: MemoryHigh alone, one call. */
+        unsigned before = fake.n_calls, sets = u->n_set;
+        ck_assert_int_eq(cgroup_driver_set_high(d, "data", 100ULL << 20), 0);
+        ck_assert_uint_eq(fake.n_calls, before + 1);
+        ck_assert_uint_eq(u->n_set, sets + 1);
+        ck_assert_uint_eq(u->high, 100ULL << 20);
+        ck_assert_uint_eq(u->max, 512ULL << 20);
+        ck_assert_uint_eq(u->min, 64ULL << 20);
+        ck_assert_int_eq(cgroup_driver_set_high(d, "a-b", 1), -EINVAL);
+
         /* Unlimited is UINT64_MAX ("infinity" to systemd). */
         PoolLimits inf = { .min = 0, .high = UINT64_MAX, .max = UINT64_MAX };
         ck_assert_int_eq(cgroup_driver_apply_pool(d, "kv_spill", &inf), 0);

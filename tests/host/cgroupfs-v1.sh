@@ -129,6 +129,13 @@ check_file "$POOLS/memory.limit_in_bytes" 2147483648
 check_eq "cgroup of $SLEEPER after re-apply" "$(memory_cgroup_of "$SLEEPER")" "/poold-test-$$/poold/data"
 check_eq "list after re-apply" "$(cg list | tr '\n' ' ')" "data kv "
 
+# --- the shrink ladder's step: only the target moves ---
+check_ok "set-high data 80M" cg set-high data 80M
+check_file "$POOLS/data/memory.soft_limit_in_bytes" 83886080
+check_file "$POOLS/data/memory.limit_in_bytes" 209715200
+check_fails "set-high on a missing pool" cg set-high nosuch 80M
+check_eq "set-high made no pool" "$(cg list | tr '\n' ' ')" "data kv "
+
 # --- clean up, and prove it ---
 trap - EXIT INT TERM
 cleanup || fail "cleanup"
