@@ -624,9 +624,19 @@ static void manager_measure(void *userdata, PolicyPoolSample *pools, size_t n_po
         Manager *m = userdata;
 
         (void) manager_read_stats(m, CGSTAT_READ_TICK);
-        for (size_t i = 0; i < n_pools && i < m->config->n_pools; i++)
+        for (size_t i = 0; i < n_pools && i < m->config->n_pools; i++) {
                 if (m->pools[i].stat_error == 0)
                         signals_pool_sample(&m->pools[i].stat, &pools[i]);
+                /* libpoold clients need not live in the pool's cgroup: the
+                 * pool uses at least what their arenas have charged. The
+                 * larger of the two, not the sum: a client inside the cgroup
+                 * is in memory.current already. pages_stats() also gives
+                 * back the charge of clients that died. */
+                PagesPoolStats as;
+                if (m->pages && pages_stats(m->pages, m->config->pools[i].name, &as) >= 0 && as.charged > 0 &&
+                    (pools[i].usage == POLICY_UNKNOWN || as.charged > pools[i].usage))
+                        pools[i].usage = as.charged;
+        }
         for (size_t i = 0; i < n_reserves && i < m->config->n_reserves; i++)
                 if (m->reserves[i].measured && m->reserves[i].error == 0)
                         reserve_usage[i] = m->reserves[i].current;
