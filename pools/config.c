@@ -1553,7 +1553,7 @@ int config_validate(const Config *c, unsigned n_nodes, Diag *diag) {
                                     ((p->min.kind == SIZE_BYTES && p->min.bytes > p->max.bytes) ||
                                      (p->min.kind == SIZE_PERCENT && p->min.permyriad > p->max.permyriad));
                         if (over)
-                                ERROR(p->min_loc.line ? &p->min_loc : &p->loc, "Min", "Min=%s is above Max=%s (%s)",
+                                ERROR(p->min_loc.file ? &p->min_loc : &p->loc, "Min", "Min=%s is above Max=%s (%s)",
                                       size_spec_format(&p->min, a), size_spec_format(&p->max, b),
                                       loc_to_string(&p->max_loc, where));
                 } else
