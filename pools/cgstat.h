@@ -85,8 +85,9 @@ typedef enum CgStatRead {
  * are replaced (an optional file that is missing, or unreadable with
  * EOPNOTSUPP: PSI off, clears its bit); the other parts keep what *RET held.
  * Start *RET from CGSTAT_INIT or a cgstat_read(); its version, when set, is
- * tried first. Each file costs one open, one read and one close into a stack
- * buffer, no allocation (PROCS walks the tree and allocates its paths).
+ * tried first. The directory is opened once; each file then costs one
+ * openat, one read and one close into a stack buffer, no allocation (PROCS
+ * lists the directories below, where there are any, with a DIR).
  * Returns 0, -ENOENT (DIR missing, or no memory.current /
  * memory.usage_in_bytes in it: not a memory cgroup), -EBADMSG (a file that is
  * there does not parse), -EFBIG (a file longer than its buffer), or another
