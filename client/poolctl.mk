@@ -82,4 +82,5 @@ tests_check_status_LDADD = $(TEST_LIBS) $(JSONC_LIBS)
 dist_noinst_SCRIPTS += tests/poolctl-ctl.sh
 EXTRA_DIST += \
 	tests/conf/status-cgroupfs.json tests/conf/status-cgroupfs.out \
-	tests/conf/status-warnings.json tests/conf/status-warnings.out
+	tests/conf/status-warnings.json tests/conf/status-warnings.out \
+	tests/conf/status-pressure.json tests/conf/status-pressure.out

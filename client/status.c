@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "size.h"
 #include "status.h"
@@ -45,6 +46,66 @@ static const char *diff_or_dash(json_object *o, const char *key, char buf[static
         snprintf(buf, SIZE_FMT_MAX + 1, "%s%s", d > 0 ? "+" : d < 0 ? "-" : "",
                  size_format_human(d < 0 ? (uint64_t) -(d + 1) + 1 : (uint64_t) d, h));
         return buf;
+}
+
+/* The pressure controller's state, the pools it has moved and its last
+ * decisions; nothing when the document has no "pressure" object (a poold
+ * from before the controller ran). */
+static void print_pressure(json_object *status, json_object *pools, FILE *out) {
+        json_object *pr = get(status, "pressure");
+        char a[SIZE_FMT_MAX], b[SIZE_FMT_MAX];
+        uint64_t v;
+
+        if (!pr || !json_object_is_type(pr, json_type_object))
+                return;
+        json_object *psi = get(pr, "psi"), *iv = get(pr, "interval_usec");
+        fprintf(out, "\nPressure: %s; MemAvailable %s, watermark %s", get_str(pr, "state") ?: "?",
+                size_or_dash(pr, "mem_available", a), size_or_dash(pr, "watermark", b));
+        if (iv && json_object_is_type(iv, json_type_int) && (v = json_object_get_uint64(iv)) > 0)
+                fprintf(out, ", sampled every %" PRIu64 " ms", v / 1000);
+        if (get_str(psi, "error"))
+                fprintf(out, "; no PSI trigger (%s)", get_str(psi, "error"));
+        else if (psi) {
+                json_object *some = get(psi, "some_avg10"), *full = get(psi, "full_avg10");
+                json_object *used = get(psi, "window_used_usec"), *asked = get(psi, "window_usec");
+                /* avg10 comes in hundredths of a percent, as the kernel prints it */
+                if (some && full)
+                        fprintf(out, "; PSI avg10 some %d.%02d%% full %d.%02d%%", json_object_get_int(some) / 100,
+                                json_object_get_int(some) % 100, json_object_get_int(full) / 100,
+                                json_object_get_int(full) % 100);
+                if (used && asked && json_object_get_uint64(used) != json_object_get_uint64(asked))
+                        fprintf(out, " (trigger window %" PRIu64 " ms: the kernel refused %" PRIu64 " ms)",
+                                json_object_get_uint64(used) / 1000, json_object_get_uint64(asked) / 1000);
+        }
+        fputc('\n', out);
+
+        for (size_t i = 0; i < json_object_array_length(pools); i++) {
+                json_object *p = json_object_array_get_idx(pools, i);
+                const char *stage = get_str(p, "stage");
+                if (!stage || strcmp(stage, "steady") == 0)
+                        continue;
+                fprintf(out, "  %s: %s at %s of a planned %s\n", get_str(p, "name") ?: "?", stage,
+                        size_or_dash(p, "target", a), size_or_dash(p, "planned_target", b));
+        }
+
+        json_object *evs = get(pr, "last_events");
+        size_t n = evs && json_object_is_type(evs, json_type_array) ? json_object_array_length(evs) : 0;
+        if (n == 0)
+                return;
+        fprintf(out, "Last events (poolctl events for all):\n");
+        for (size_t i = 0; i < n; i++) {
+                json_object *ev = json_object_array_get_idx(evs, i), *w = get(ev, "wall_usec");
+                char when[16] = "?";
+                if (w && json_object_is_type(w, json_type_int)) {
+                        time_t t = (time_t) (json_object_get_uint64(w) / 1000000);
+                        struct tm tm;
+                        if (localtime_r(&t, &tm))
+                                strftime(when, sizeof when, "%H:%M:%S", &tm);
+                }
+                fprintf(out, "  %s #%s %s%s%s: %s\n", when, count_or_dash(ev, "seq", (char[24]) {}),
+                        get_str(ev, "action") ?: "?", get_str(ev, "pool") ? " " : "", get_str(ev, "pool") ?: "",
+                        get_str(ev, "reason") ?: "");
+        }
 }
 
 int status_print(json_object *status, FILE *out) {
@@ -135,6 +196,8 @@ int status_print(json_object *status, FILE *out) {
         const char *bar = get_str(host, "bar");
         if (bar)
                 fprintf(out, "\nRAM: [%s]  (upper case: reserves, ~ slack, lower case: pools, . unassigned)\n", bar);
+
+        print_pressure(status, pools, out);
 
         json_object *warnings = get(status, "warnings");
         size_t nw = warnings && json_object_is_type(warnings, json_type_array) ? json_object_array_length(warnings) : 0;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "macro.h"
 #include "status.h"
@@ -81,6 +82,15 @@ START_TEST(test_golden_arena) {
 }
 END_TEST
 
+/* The pressure block: state, figures, the pools the controller moved and
+ * its last events (wall times shown in UTC here). */
+START_TEST(test_golden_pressure) {
+        setenv("TZ", "UTC", 1);
+        tzset();
+        golden("status-pressure");
+}
+END_TEST
+
 /* No "arena" anywhere (a poold without pages): no LIBPOOLD table. */
 START_TEST(test_no_arena_no_table) {
         json_object *o = json_tokener_parse(
@@ -128,6 +138,7 @@ static Suite *status_suite(void) {
         tcase_add_test(tc, test_golden_cgroupfs);
         tcase_add_test(tc, test_golden_warnings);
         tcase_add_test(tc, test_golden_arena);
+        tcase_add_test(tc, test_golden_pressure);
         tcase_add_test(tc, test_no_arena_no_table);
         tcase_add_test(tc, test_missing_host);
         tcase_add_test(tc, test_nulls_are_dashes);
