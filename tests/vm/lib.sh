@@ -71,8 +71,10 @@ vm_wait_for() {
 	done
 }
 
+# Seconds (a decimal) to nanoseconds. "%.0f", not "%d": mawk's %d stops at
+# 2^31-1, which made every limit over 2.1 s a limit of 2.1 s.
 vm__ns() {
-	awk -v s="$1" 'BEGIN { printf "%d", s * 1e9 }'
+	awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }'
 }
 
 # vm_assert_eq ACTUAL EXPECTED DESCRIPTION
