@@ -123,6 +123,10 @@ int status_print(json_object *status, FILE *out) {
                 size_or_dash(host, "reserved", b), size_or_dash(host, "slack", c),
                 size_or_dash(host, "poolable", d), get_str(host, "driver") ?: "-",
                 ver ? json_object_get_string(ver) : "?", get_str(host, "state") ?: "-");
+        json_object *prev = get(host, "total_previous");
+        if (prev && json_object_is_type(prev, json_type_int))
+                fprintf(out, "MemTotal changed at runtime: the pools were re-partitioned from a total of %s\n",
+                        size_or_dash(host, "total_previous", a));
         if (get_str(host, "config"))
                 fprintf(out, "Config: %s\n", get_str(host, "config"));
         const char *err = get_str(host, "last_reload_error");

@@ -103,6 +103,19 @@ START_TEST(test_no_arena_no_table) {
 }
 END_TEST
 
+/* A MemTotal that changed at runtime is shown with the total before. */
+START_TEST(test_total_previous) {
+        json_object *o = json_tokener_parse(
+                "{\"host\": {\"total\": 12884901888, \"total_previous\": 8589934592}, \"pools\": []}");
+        int r;
+        _cleanup_free_ char *got = render(o, &r);
+        json_object_put(o);
+        ck_assert_int_eq(r, 0);
+        ck_assert_ptr_nonnull(strstr(got, "Host: total 12.0G"));
+        ck_assert_ptr_nonnull(strstr(got, "re-partitioned from a total of 8.0G"));
+}
+END_TEST
+
 START_TEST(test_missing_host) {
         json_object *o = json_tokener_parse("{\"pools\": []}");
         int r;
@@ -140,6 +153,7 @@ static Suite *status_suite(void) {
         tcase_add_test(tc, test_golden_arena);
         tcase_add_test(tc, test_golden_pressure);
         tcase_add_test(tc, test_no_arena_no_table);
+        tcase_add_test(tc, test_total_previous);
         tcase_add_test(tc, test_missing_host);
         tcase_add_test(tc, test_nulls_are_dashes);
         suite_add_tcase(s, tc);
