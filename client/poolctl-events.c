@@ -185,6 +185,7 @@ int poolctl_events(int argc, char *argv[]) {
                 if (get_u64(ev, "seq", &seq) && seq > last) {
                         last = seq;
                         json_object_object_del(ev, "topic");
+                        json_object_object_del(ev, "event"); /* the same as "action" */
                         print_event(ev, json);
                         fflush(stdout);
                 }

@@ -364,6 +364,8 @@ static void pressure_carry_out(Pressure *p, const PolicyAction *a) {
         if (p->control && control_subscriber_count(p->control, "events") > 0) {
                 json_object *o = eventlog_record_json(rec);
                 if (o) {
+                        /* Every pushed line names its event (docs/protocol.md). */
+                        json_object_object_add(o, "event", json_object_new_string(eventlog_action_name(a->type)));
                         (void) control_broadcast(p->control, "events", o);
                         json_object_put(o);
                 }

@@ -138,6 +138,24 @@ check_file "$POOLS/data/memory.limit_in_bytes" 1073741824
 check_ok "set data target 768M" "$POOLCTL" set --socket "$SOCK" --pool data target 768M
 check_file "$POOLS/data/memory.soft_limit_in_bytes" 805306368
 
+# --- the shrink ladder's events: a lowered target is a set_high step ---
+ev=$("$POOLCTL" events --socket "$SOCK" --json | grep '"action":"set_high"' | grep '"pool":"data"' | tail -1)
+check_eq "set target 768M is a set_high event" "$(echo "$ev" | grep -c '"new_target":805306368')" 1
+"$POOLCTL" events --socket "$SOCK" --follow --json >"$TMP/follow.json" 2>&1 &
+FOLLOWER=$!
+sleep 0.5
+check_ok "set data target 700M" "$POOLCTL" set --socket "$SOCK" --pool data target 700M
+for _ in $(seq 50); do
+        grep -q '"new_target":734003200' "$TMP/follow.json" && break
+        sleep 0.1
+done
+kill "$FOLLOWER" 2>/dev/null
+wait "$FOLLOWER" 2>/dev/null
+check_eq "events --follow shows the new step" "$(grep -c '"new_target":734003200' "$TMP/follow.json")" 1
+check_eq "events --follow repeats nothing" "$(grep -c '"new_target":805306368' "$TMP/follow.json")" 1
+runuser -u nobody -- "$POOLCTL" events --socket "$SOCK" >/dev/null 2>&1
+check_eq "nobody: events" $? 0
+
 # --- unprivileged: read yes, change no ---
 runuser -u nobody -- "$POOLCTL" status --socket "$SOCK" >/dev/null 2>&1
 check_eq "nobody: status" $? 0
