@@ -2,7 +2,7 @@
 /* numa-place: where do a libpoold pool's pages land? (tests/vm, run in the
  * two-node guest by scenarios/libpoold-numa.sh)
  *
- *   numa-place [--mib N] [--max-mib M] [--hold-ms T] [--until-enomem] SPEC...
+ *   numa-place [--mib N] [--max-mib M] [--hold-ms T] [--reuse] [--until-enomem] SPEC...
  *   SPEC = local | bind:NODES | interleave:NODES | preferred:NODE
  *   NODES as numactl writes them: 1, 0-1, 0,2-3
  *
@@ -12,7 +12,8 @@
  * with nodes = NULL only reports (nothing moves). One line per pool:
  *
  *   pool=p0_bind spec=bind:1 mib=64 pages=16384 node0=0 node1=16384 absent=0 first_absent=0
- *     first_errno=0 policy=bind:1
+ *     first_errno=0 released_mib=0 shrunk_charged_kib=0
+ *     policy=bind:1
  *
  * node<N> for every node the host has; absent = pages move_pages did not
  * find (never touched or an error) even after a re-read (first_absent and
@@ -20,7 +21,13 @@
  * the mapping that holds the first allocation (/proc/self/numa_maps), so a
  * policy that never reached the kernel shows here whatever the counts say.
  * All pools stay open until every line is printed, as an application would
- * hold them; --hold-ms T spins T ms between writing the pages and measuring
+ * hold them. --reuse: allocates, frees everything, shrinks the pool
+ * (pool_shrink_now(): its pages go back to the kernel; released_mib= is
+ * the charge it gave back, shrunk_charged_kib= what stayed charged: decay
+ * may have given some back before it) and allocates again before measuring, so the placement of
+ * reused extents is what is measured (one SPEC per process: with two
+ * pools, shrinking one corrupted jemalloc for the other, see
+ * scenarios/libpoold-numa.sh). --hold-ms T spins T ms between writing the pages and measuring
  * them (automatic NUMA balancing gets its chance to scan and move them).
  *
  * --until-enomem: instead, allocates (and writes) 1 MiB at a time from the
@@ -56,6 +63,8 @@ typedef struct Place {
         Pool *pool;
         void **chunks;
         size_t n_chunks;
+        uint64_t released;       /* --reuse: bytes of charge pool_shrink_now() gave back */
+        uint64_t shrunk_charged; /* --reuse: bytes still charged after it */
 } Place;
 
 static const char *const mode_names[] = {
@@ -210,8 +219,10 @@ static int report(const Place *p, long page, int n_nodes) {
         printf("pool=%s spec=%s mib=%zu pages=%zu", p->name, p->spec, p->n_chunks, n);
         for (int i = 0; i < n_nodes; i++)
                 printf(" node%d=%" PRIu64, i, count[i]);
-        printf(" absent=%" PRIu64 " first_absent=%" PRIu64 " first_errno=%s policy=%s\n", absent, first_absent,
-               first_errno ? strerrorname_np(first_errno) : "0", policy);
+        printf(" absent=%" PRIu64 " first_absent=%" PRIu64 " first_errno=%s released_mib=%" PRIu64
+               " shrunk_charged_kib=%" PRIu64 " policy=%s\n",
+               absent, first_absent, first_errno ? strerrorname_np(first_errno) : "0", p->released / MIB,
+               p->shrunk_charged / 1024, policy);
         fflush(stdout);
         r = 0;
 out:
@@ -224,7 +235,7 @@ out:
 }
 
 static void usage(void) {
-        fputs("usage: numa-place [--mib N] [--max-mib M] [--hold-ms T] [--until-enomem] "
+        fputs("usage: numa-place [--mib N] [--max-mib M] [--hold-ms T] [--reuse] [--until-enomem] "
               "local|bind:NODES|interleave:NODES|preferred:NODE...\n",
               stderr);
 }
@@ -235,10 +246,11 @@ int main(int argc, char **argv) {
                 { "max-mib", required_argument, NULL, 'M' },
                 { "until-enomem", no_argument, NULL, 'e' },
                 { "hold-ms", required_argument, NULL, 'h' },
+                { "reuse", no_argument, NULL, 'r' },
                 {},
         };
         uint64_t mib = 64, max_mib = 0, hold_ms = 0;
-        bool until_enomem = false;
+        bool until_enomem = false, reuse = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -258,6 +270,9 @@ int main(int argc, char **argv) {
                 }
                 case 'e':
                         until_enomem = true;
+                        break;
+                case 'r':
+                        reuse = true;
                         break;
                 default:
                         usage();
@@ -308,10 +323,27 @@ int main(int argc, char **argv) {
         }
 
         for (int i = 0; i < n_specs; i++) {
-                int r = fill(&places[i], mib, page);
+                Place *p = &places[i];
+                int r = fill(p, mib, page);
+                if (r >= 0 && reuse) {
+                        /* Free it all, give the pages back (pool_shrink_now:
+                         * jemalloc purges or decommits through the hooks),
+                         * allocate again: the refaulted pages are measured. */
+                        for (size_t k = 0; k < p->n_chunks; k++)
+                                pool_free(p->pool, p->chunks[k]);
+                        p->n_chunks = 0;
+                        free(p->chunks);
+                        p->chunks = NULL;
+                        r = pool_shrink_now(p->pool, &p->released);
+                        PoolStats st;
+                        if (r >= 0 && (r = pool_stats(p->pool, &st)) >= 0) {
+                                p->shrunk_charged = st.charged_self;
+                                r = fill(p, mib, page);
+                        }
+                }
                 if (r < 0) {
                         fprintf(stderr, "numa-place: %s: allocating %" PRIu64 " MiB: %s (after %zu MiB)\n",
-                                places[i].name, mib, strerror(-r), places[i].n_chunks);
+                                p->name, mib, strerror(-r), p->n_chunks);
                         ret = 1;
                         goto out;
                 }

@@ -5,9 +5,10 @@
 # each, every page written): run on a node-0 CPU, bind:1 puts >= 99% on
 # node 1, interleave:0-1 40-60% on each node, preferred:1 >= 95% on node 1
 # (it has room), local >= 95% on node 0; run on a node-1 CPU, local follows
-# to node 1 and bind:0 stays on node 0. The kernel's numa_maps shows the
-# policy on the arena's mapping, and NUMA balancing given 3 s moves
-# nothing out of place. Then poold with NUMA=bind:1 in poold.conf
+# to node 1 and bind:0 stays on node 0; after free, shrink and a second
+# allocation, bind:1 and interleave:0-1 still hold. The kernel's numa_maps
+# shows the policy on the arena's mapping, and NUMA balancing given 3 s
+# moves nothing out of place. Then poold with NUMA=bind:1 in poold.conf
 # gives the pool's slice cpuset.mems=1 (AllowedMemoryNodes=1), preferred:1
 # leaves the slice on every node, and a policy-less program started with
 # `poolctl run` in the bind:1 pool on a node-0 CPU gets its pages on node 1.
@@ -106,7 +107,29 @@ expect_share "$out" local 1 950 1000
 expect_share "$out" bind:0 0 990 1000
 expect_policy "$out" bind:0 bind:0
 
-# 3. poold: NUMA= in poold.conf reaches the pool's slice, and confines a
+# 3. Reuse: allocate, free, shrink (pool_shrink_now: the pages go back to
+# the kernel), allocate again from a node-0 CPU: the refaulted pages keep
+# the policy. One pool per process: with two pools, a shrink of one then
+# corrupts jemalloc in the other (see results; libpoold's dalloc unmaps).
+for spec in bind:1 interleave:0-1; do
+	out=$(run_place "$cpu0" --mib 64 --reuse "$spec")
+	line=$(grep -E "^pool=[^ ]+ spec=$spec " <<<"$out") || vm_fail "no line for $spec"
+	# What stays charged after the shrink is the arena's metadata (about
+	# 2 MiB); jemalloc's decay may have given some pages back before it,
+	# so released_mib alone need not reach 64.
+	kept=$(field "$line" shrunk_charged_kib)
+	((kept <= 8192)) || vm_fail "$spec: $kept KiB still charged after the shrink"
+	vm_log "ok: $spec: $kept KiB charged after the shrink (released_mib $(field "$line" released_mib))"
+	expect_policy "$out" "$spec" "$spec"
+	if [[ $spec == bind:1 ]]; then
+		expect_share "$out" bind:1 1 990 1000
+	else
+		expect_share "$out" "$spec" 0 400 600
+		expect_share "$out" "$spec" 1 400 600
+	fi
+done
+
+# 4. poold: NUMA= in poold.conf reaches the pool's slice, and confines a
 # member that has no policy of its own.
 poolctl=$VMTEST_BINDIR/poolctl
 sock=''
@@ -163,7 +186,7 @@ EOC
 	vm_run systemctl stop poold
 fi
 
-# 4. A bind:1 pool whose Max is larger than node 1. The budget cannot see a
+# 5. A bind:1 pool whose Max is larger than node 1. The budget cannot see a
 # node run out, so the kernel's mempolicy-constrained OOM killer may come
 # before Max: either outcome is logged (for results), anything else (a
 # crash, another errno, the guest's own processes killed) fails. In a
