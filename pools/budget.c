@@ -569,6 +569,24 @@ int budget_compute(const Config *c, const HostFacts *h, Budget *ret, Diag *diag)
                 if (r < 0)
                         n_errors++;
                 r = -EINVAL;
+                /* A bound pool cannot grow past its nodes: past their share
+                 * the kernel's OOM killer ends a process bound to them (the
+                 * mempolicy-constrained OOM: measured in the VM, bind:1 with
+                 * Max = node 1 + 256M, killed within 9-26 s), long before
+                 * Max could fail an allocation cleanly. So Max is capped at
+                 * the nodes' share of poolable (never below Min, which the
+                 * flow above already placed). */
+                for (size_t i = 0; i < c->n_pools; i++) {
+                        const PoolConf *p = &c->pools[i];
+                        if (p->numa.mode != NUMA_BIND || p->kind == POOL_KIND_FIXED)
+                                continue;
+                        uint64_t room = 0;
+                        for (size_t v = 0; v < b.n_nodes; v++)
+                                if (nodeset_has(&p->numa.nodes, (unsigned) v))
+                                        room = add_sat(room, b.nodes[v].poolable);
+                        if (b.pools[i].max > room)
+                                b.pools[i].max = MAX(room, b.pools[i].min);
+                }
         }
 
         if (n_errors > 0)

@@ -574,6 +574,25 @@ START_TEST(test_numa) {
         ck_assert_uint_eq(b.nodes[0].bound_min + b.nodes[1].bound_min, 300 * G);
         ck_assert_uint_le(b.nodes[0].bound_min, 200 * G);
         ck_assert_uint_le(b.nodes[1].bound_min, 200 * G);
+        /* A bound pool's Max stops at its nodes' share: past it the kernel
+         * OOM-kills a process bound there before Max could fail cleanly. */
+        ck_assert_uint_eq(b.pools[0].max, 200 * G);
+        ck_assert_uint_eq(b.pools[1].max, 400 * G);
+        ck_assert_uint_le(b.pools[0].target, 200 * G);
+        assert_accounted(c, &b);
+        budget_done(&b);
+        config_free(c);
+
+        /* ... and a larger Max= written in the file is cut to it, a smaller
+         * one kept; preferred: pools are not capped. */
+        c = parse_text("[Host]\nSlack=0\n[Reserve os]\nSize=112G\n"
+                       "[Pool a]\nMin=10G\nMax=300G\nNUMA=bind:1\n"
+                       "[Pool b]\nMin=10G\nMax=50G\nNUMA=bind:0\n"
+                       "[Pool c]\nMin=10G\nMax=300G\nNUMA=preferred:0\n");
+        ck_assert_int_eq(budget_compute(c, &h, &b, &d), 0);
+        ck_assert_uint_eq(b.pools[0].max, 200 * G);
+        ck_assert_uint_eq(b.pools[1].max, 50 * G);
+        ck_assert_uint_eq(b.pools[2].max, 300 * G);
         assert_accounted(c, &b);
         budget_done(&b);
         config_free(c);
