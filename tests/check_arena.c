@@ -121,16 +121,30 @@ START_TEST(test_hooks_commit_charges) {
         ck_assert_uint_eq(atomic_load(&bp->charged), 3 * M);
         memset(r, 1, M);
 
-        /* dalloc unmaps and uncharges what was committed only; split and
-         * merge are allowed. */
+        /* dalloc of part of a mapping opts out (returns true): the range
+         * stays mapped and charged, jemalloc decommits and retains it.
+         * Split and merge are allowed. */
         ck_assert(!x->split(x, p, 4 * M, 2 * M, 2 * M, false, 0));
-        ck_assert(!x->dalloc(x, p, 2 * M, false, 0));
+        ck_assert(x->dalloc(x, p, 2 * M, false, 0));
+        ck_assert(x->dalloc(x, p + 2 * M, 2 * M, true, 0));
         ck_assert_uint_eq(atomic_load(&bp->charged), 3 * M);
-        ck_assert(!x->dalloc(x, p + 2 * M, 2 * M, true, 0));
+        ck_assert_uint_eq(atomic_load(&h.reserved), 4 * M + 8 * M + 1 * M);
+        memset(p + 2 * M, 1, 2 * M); /* still there */
+        ck_assert(!x->decommit(x, p, 4 * M, 2 * M, 2 * M, 0));
         ck_assert_uint_eq(atomic_load(&bp->charged), 1 * M);
-        x->destroy(x, r, M, true, 0);
+        /* A whole mapping is unmapped (and uncharged if committed). */
+        ck_assert(!x->dalloc(x, r, M, true, 0));
         ck_assert_uint_eq(atomic_load(&bp->charged), 0);
+        ck_assert_int_eq(msync(r, M, MS_ASYNC), -1); /* ENOMEM: unmapped */
         ck_assert(!x->dalloc(x, q, 8 * M, false, 0));
+        ck_assert_uint_eq(atomic_load(&h.reserved), 4 * M);
+        /* destroy unmaps a mapping once all of its parts are destroyed. */
+        x->destroy(x, p, 2 * M, false, 0);
+        ck_assert_int_eq(msync(p, 4 * M, MS_ASYNC), 0);
+        ck_assert_uint_eq(atomic_load(&h.reserved), 4 * M);
+        x->destroy(x, p + 2 * M, 2 * M, false, 0);
+        ck_assert_int_eq(msync(p, 4 * M, MS_ASYNC), -1);
+        ck_assert_uint_eq(atomic_load(&h.reserved), 0);
         ck_assert_uint_eq(atomic_load(&bp->charged), 0);
         ck_assert_uint_eq(atomic_load(&h.committed), 0);
 
@@ -154,9 +168,13 @@ START_TEST(test_hooks_fixed_address) {
                 ck_assert_ptr_eq(q, p + 2 * M);
                 ck_assert(!x->merge(x, p, 2 * M, q, M, true, 0));
                 ck_assert_ptr_null(x->alloc(x, p + 2 * M, M, 4096, &zero, &commit, 0));
-                ck_assert(!x->dalloc(x, p, 3 * M, true, 0));
-        } else
-                ck_assert(!x->dalloc(x, p, 2 * M, true, 0));
+                /* Merged across two mappings: not one whole mapping, so
+                 * dalloc opts out; each mapping alone goes. */
+                ck_assert(x->dalloc(x, p, 3 * M, true, 0));
+                ck_assert(!x->dalloc(x, q, M, true, 0));
+        }
+        ck_assert(!x->dalloc(x, p, 2 * M, true, 0));
+        ck_assert_uint_eq(atomic_load(&h.reserved), 0);
         ck_assert_uint_eq(atomic_load(&budget_page_pool(pg, 0)->charged), 0);
         budget_page_unmap(pg);
 }
@@ -404,12 +422,19 @@ START_TEST(test_failures_at_max_bounded) {
         while (n < ELEMENTSOF(v) && (v[n] = pool_malloc(p, 64 * K)))
                 n++;
         ck_assert_uint_lt(n, ELEMENTSOF(v));
+        uint64_t reserved_full = atomic_load(&p->hooks->reserved);
         for (int i = 0; i < 500; i++) {
                 ck_assert_ptr_null(pool_malloc(p, 64 * K));
                 ck_assert_ptr_null(pool_malloc(p, 1 * M));
         }
         PoolStats s;
         ck_assert_int_eq(pool_stats(p, &s), 0);
+        /* The failures mapped (almost) nothing: at most a chunk or two
+         * before the first refused commit (it was 1 GiB: the cap). */
+        uint64_t reserved_failed = atomic_load(&p->hooks->reserved);
+        ck_assert_msg(reserved_failed - reserved_full < 32 * M, "reserved %llu -> %llu after 1000 failures",
+                      (unsigned long long) reserved_full, (unsigned long long) reserved_failed);
+        ck_assert_uint_gt(atomic_load(&p->hooks->grows_refused), 0);
         uint64_t limit = arena_reserve_limit(16 * M);
         ck_assert_uint_le(atomic_load(&p->hooks->reserved), limit);
         ck_assert_uint_le(s.retained + s.mapped, limit);
@@ -421,6 +446,93 @@ START_TEST(test_failures_at_max_bounded) {
         ck_assert_ptr_nonnull(a);
         pool_free(p, a);
         pool_close(p);
+}
+END_TEST
+
+static void set_decay(unsigned arena, ssize_t ms) {
+        char name[64];
+        snprintf(name, sizeof name, "arena.%u.dirty_decay_ms", arena);
+        ck_assert_int_eq(mallctl(name, NULL, NULL, &ms, sizeof ms), 0);
+        snprintf(name, sizeof name, "arena.%u.muzzy_decay_ms", arena);
+        ck_assert_int_eq(mallctl(name, NULL, NULL, &ms, sizeof ms), 0);
+}
+
+/* Fills N 1 MiB blocks of P (arena ARENA), written, and checks they are P's. */
+static void fill_mib(Pool *p, unsigned arena, void **v, int n, int byte) {
+        for (int i = 0; i < n; i++) {
+                v[i] = pool_malloc(p, M);
+                ck_assert_ptr_nonnull(v[i]);
+                ck_assert_uint_eq(arena_of(v[i]), arena);
+                memset(v[i], byte, M);
+        }
+}
+
+static void check_mib(void **v, int n, int byte) {
+        for (int i = 0; i < n; i++)
+                for (size_t k = 0; k < M; k += 4096)
+                        ck_assert_int_eq(((unsigned char *) v[i])[k], byte);
+}
+
+START_TEST(test_two_pools_free_then_other) {
+        /* Two pools in one process: memory freed and given back in A, then
+         * allocated in B. With the old dalloc (munmap of any extent) this
+         * crashed in mallocx or at arena.<i>.destroy: the munmap left a hole
+         * inside one of A's mappings, B's next chunk landed in it and
+         * jemalloc (opt.retain: arenas kept apart only by head extents)
+         * merged A's extents into B's. */
+        Pool *a = open_standalone("twoa", 256 * M, 0, 0);
+        Pool *b = open_standalone("twob", 256 * M, 0, 0);
+        PoolStats as, bs;
+        ck_assert_int_eq(pool_stats(a, &as), 0);
+        ck_assert_int_eq(pool_stats(b, &bs), 0);
+        void *va[16], *vb[16];
+
+        for (int round = 0; round < 3; round++) {
+                /* 1: free + pool_shrink_now (purge) in A, fill B. */
+                fill_mib(a, as.arena, va, 16, 0xa1);
+                for (int i = 0; i < 16; i++)
+                        pool_free(a, va[i]);
+                uint64_t released = 0;
+                ck_assert_int_eq(pool_shrink_now(a, &released), 0);
+                ck_assert_uint_ge(released, 16 * M);
+                fill_mib(b, bs.arena, vb, 16, 0xb1);
+                /* and back: A refills from what it retained, B stays intact */
+                fill_mib(a, as.arena, va, 16, 0xa2);
+                check_mib(vb, 16, 0xb1);
+                for (int i = 0; i < 16; i++) {
+                        pool_free(a, va[i]);
+                        pool_free(b, vb[i]);
+                }
+                ck_assert_int_eq(pool_shrink_now(a, NULL), 0);
+                ck_assert_int_eq(pool_shrink_now(b, NULL), 0);
+        }
+
+        /* 2: no explicit shrink: decay 0, so every free purges at once. */
+        set_decay(as.arena, 0);
+        set_decay(bs.arena, 0);
+        for (int round = 0; round < 3; round++) {
+                fill_mib(a, as.arena, va, 16, 0xa3);
+                for (int i = 0; i < 16; i++)
+                        pool_free(a, va[i]);
+                fill_mib(b, bs.arena, vb, 16, 0xb3);
+                fill_mib(a, as.arena, va, 16, 0xa4);
+                check_mib(vb, 16, 0xb3);
+                for (int i = 0; i < 16; i++)
+                        pool_free(b, vb[i]);
+                fill_mib(b, bs.arena, vb, 16, 0xb4);
+                check_mib(va, 16, 0xa4);
+                for (int i = 0; i < 16; i++) {
+                        pool_free(a, va[i]);
+                        pool_free(b, vb[i]);
+                }
+        }
+        /* Freed and purged memory is uncharged: only metadata is left. */
+        ck_assert_int_eq(pool_stats(a, &as), 0);
+        ck_assert_uint_lt(as.charged, 16 * M);
+        ck_assert_uint_eq(as.charged, as.mapped);
+
+        pool_close(a);
+        pool_close(b);
 }
 END_TEST
 
@@ -688,6 +800,7 @@ int main(void) {
         tcase_add_test(tc, test_charge_is_mapped);
         tcase_add_test(tc, test_max_enomem);
         tcase_add_test(tc, test_failures_at_max_bounded);
+        tcase_add_test(tc, test_two_pools_free_then_other);
         tcase_add_test(tc, test_shrink_rss_falls);
         tcase_add_test(tc, test_commit_over_target_pending);
         tcase_add_test(tc, test_shrink_thread);

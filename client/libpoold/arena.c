@@ -34,8 +34,10 @@ static int arena_charge(ArenaHooks *h, size_t n) {
         if (r < 0) {
                 atomic_fetch_add_explicit(&h->commit_failures, 1, memory_order_relaxed);
                 atomic_store_explicit(&h->over_max, 1, memory_order_relaxed);
+                atomic_store_explicit(&h->refused_commit, n, memory_order_relaxed);
                 return r;
         }
+        atomic_store_explicit(&h->refused_commit, 0, memory_order_relaxed);
 
         atomic_fetch_add_explicit(&h->committed, n, memory_order_relaxed);
         if (r > 0 && atomic_exchange(&h->over_target, 1) == 0 && h->event_fd >= 0) {
@@ -51,6 +53,75 @@ static int arena_charge(ArenaHooks *h, size_t n) {
 static void arena_uncharge(ArenaHooks *h, size_t n) {
         atomic_fetch_sub_explicit(&h->committed, n, memory_order_relaxed);
         budget_uncharge(h->bp, h->slot, n);
+}
+
+/* The table of this arena's mappings (see arena.h: only a whole mapping may
+ * be unmapped before the arena is destroyed). A spin lock, not a mutex:
+ * the hooks run with jemalloc's locks held and must not block or allocate;
+ * it is held for a scan of at most ARENA_MAPPINGS_MAX entries and nothing
+ * is called under it. */
+static void arena_maps_lock(ArenaHooks *h) {
+        while (atomic_flag_test_and_set_explicit(&h->maps_lock, memory_order_acquire))
+                ;
+}
+
+static void arena_maps_unlock(ArenaHooks *h) {
+        atomic_flag_clear_explicit(&h->maps_lock, memory_order_release);
+}
+
+/* Records [ADDR, ADDR + SIZE) as one of our mappings. A full table only
+ * means that mapping stays until the arena is destroyed. */
+static void arena_maps_add(ArenaHooks *h, void *addr, size_t size) {
+        arena_maps_lock(h);
+        if (h->n_maps < ARENA_MAPPINGS_MAX)
+                h->maps[h->n_maps++] = (ArenaMapping) { (uintptr_t) addr, size, size };
+        else
+                atomic_fetch_add_explicit(&h->maps_untracked, 1, memory_order_relaxed);
+        arena_maps_unlock(h);
+}
+
+/* Removes [ADDR, ADDR + SIZE) if it is exactly one recorded mapping, none
+ * of it destroyed. Returns whether it was. */
+static bool arena_maps_take(ArenaHooks *h, void *addr, size_t size) {
+        bool found = false;
+        arena_maps_lock(h);
+        for (unsigned i = 0; i < h->n_maps; i++)
+                if (h->maps[i].start == (uintptr_t) addr && h->maps[i].size == size &&
+                    h->maps[i].left == size) {
+                        h->maps[i] = h->maps[--h->n_maps];
+                        found = true;
+                        break;
+                }
+        arena_maps_unlock(h);
+        return found;
+}
+
+typedef enum ArenaDestroyed {
+        ARENA_DESTROYED_UNTRACKED, /* in no recorded mapping */
+        ARENA_DESTROYED_PART,      /* the mapping has parts still to be destroyed */
+        ARENA_DESTROYED_LAST,      /* the mapping's last part: *RET is the whole mapping, now removed */
+} ArenaDestroyed;
+
+/* Counts [ADDR, ADDR + SIZE) as destroyed in the recorded mapping holding it. */
+static ArenaDestroyed arena_maps_destroyed(ArenaHooks *h, void *addr, size_t size, ArenaMapping *ret) {
+        uintptr_t a = (uintptr_t) addr;
+        ArenaDestroyed d = ARENA_DESTROYED_UNTRACKED;
+        arena_maps_lock(h);
+        for (unsigned i = 0; i < h->n_maps; i++) {
+                ArenaMapping *m = &h->maps[i];
+                if (a < m->start || a - m->start > m->size || size > m->size - (a - m->start) || size > m->left)
+                        continue;
+                m->left -= size;
+                d = ARENA_DESTROYED_PART;
+                if (m->left == 0) {
+                        *ret = *m;
+                        h->maps[i] = h->maps[--h->n_maps];
+                        d = ARENA_DESTROYED_LAST;
+                }
+                break;
+        }
+        arena_maps_unlock(h);
+        return d;
 }
 
 /* Maps SIZE bytes aligned to ALIGNMENT, at NEW_ADDR if it is not NULL. */
@@ -93,7 +164,24 @@ static void *arena_hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size
         ArenaHooks *h = arena_hooks_of(hooks);
         bool committed = *commit;
 
-        uint64_t limit = arena_reserve_limit(atomic_load_explicit(&h->bp->max, memory_order_relaxed));
+        uint64_t max = atomic_load_explicit(&h->bp->max, memory_order_relaxed);
+
+        /* jemalloc asks for an uncommitted chunk (it grows its retained
+         * address space) after it found no retained range that fits, or
+         * after it found one and our commit refused it at Max. In the
+         * second case the chunk's commit asks the same size and would be
+         * refused too, and the chunk would stay retained (8 MiB of address
+         * space per failure, see arena.h): refuse now if the refused size
+         * still does not fit. jemalloc then asks for exactly the request,
+         * committed, which the charge below refuses without mapping. */
+        uint64_t refused = atomic_load_explicit(&h->refused_commit, memory_order_relaxed);
+        if (!committed && refused > 0 &&
+            atomic_load_explicit(&h->bp->charged, memory_order_relaxed) + refused > max) {
+                atomic_fetch_add_explicit(&h->grows_refused, 1, memory_order_relaxed);
+                return NULL;
+        }
+
+        uint64_t limit = arena_reserve_limit(max);
         uint64_t reserved = atomic_fetch_add(&h->reserved, size) + size;
         if (reserved < size || reserved > limit) {
                 atomic_fetch_sub(&h->reserved, size);
@@ -117,6 +205,7 @@ static void *arena_hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size
                 goto fail;
         }
 
+        arena_maps_add(h, p, size);
         *zero = true; /* fresh anonymous memory */
         return p;
 
@@ -131,8 +220,18 @@ static bool arena_hook_dalloc(extent_hooks_t *hooks, void *addr, size_t size, bo
                               unsigned arena_ind) {
         ArenaHooks *h = arena_hooks_of(hooks);
 
-        if (munmap(addr, size) < 0)
-                return true; /* opt out: jemalloc keeps the extent and decommits or purges it */
+        /* Only a whole mapping of ours may go (see arena.h): unmapping part
+         * of one leaves a hole next to a non-head extent of this arena,
+         * another arena maps into the hole and jemalloc (opt.retain) merges
+         * across. Anything else: opt out, jemalloc decommits it (our
+         * decommit uncharges it and gives the pages back) and keeps the
+         * range as retained, to commit again later. */
+        if (!arena_maps_take(h, addr, size))
+                return true;
+        if (munmap(addr, size) < 0) {
+                arena_maps_add(h, addr, size);
+                return true;
+        }
         atomic_fetch_sub(&h->reserved, size);
         if (committed)
                 arena_uncharge(h, size);
@@ -142,11 +241,29 @@ static bool arena_hook_dalloc(extent_hooks_t *hooks, void *addr, size_t size, bo
 static void arena_hook_destroy(extent_hooks_t *hooks, void *addr, size_t size, bool committed,
                                unsigned arena_ind) {
         ArenaHooks *h = arena_hooks_of(hooks);
+        ArenaMapping whole;
 
-        if (munmap(addr, size) == 0)
-                atomic_fetch_sub(&h->reserved, size);
         if (committed)
                 arena_uncharge(h, size);
+
+        /* The arena is going, but other arenas may be growing meanwhile:
+         * a hole in a mapping whose other parts this arena has not yet
+         * destroyed is the same hazard as in dalloc. So a part only gives
+         * its pages back; the mapping goes whole with its last part. */
+        switch (arena_maps_destroyed(h, addr, size, &whole)) {
+        case ARENA_DESTROYED_PART:
+                if (committed)
+                        (void) madvise(addr, size, MADV_DONTNEED);
+                break;
+        case ARENA_DESTROYED_LAST:
+                if (munmap((void *) whole.start, whole.size) == 0)
+                        atomic_fetch_sub(&h->reserved, whole.size);
+                break;
+        case ARENA_DESTROYED_UNTRACKED: /* the table was full when it was mapped */
+                if (munmap(addr, size) == 0)
+                        atomic_fetch_sub(&h->reserved, size);
+                break;
+        }
 }
 
 static bool arena_hook_commit(extent_hooks_t *hooks, void *addr, size_t size, size_t offset, size_t length,
@@ -193,12 +310,16 @@ static bool arena_hook_purge_forced(extent_hooks_t *hooks, void *addr, size_t si
 
 static bool arena_hook_split(extent_hooks_t *hooks, void *addr, size_t size, size_t size_a, size_t size_b,
                              bool committed, unsigned arena_ind) {
-        return false; /* every range is an mmap of its own to munmap */
+        return false; /* a range is only ever unmapped whole (dalloc) or at destroy */
 }
 
 static bool arena_hook_merge(extent_hooks_t *hooks, void *addr_a, size_t size_a, void *addr_b, size_t size_b,
                              bool committed, unsigned arena_ind) {
-        return false; /* munmap works across adjacent mappings */
+        /* Allowed: jemalloc merges only within one mapping (it never
+         * merges into a head extent, the first of each mapping; see
+         * arena.h), and a refusal here would come too late anyway: jemalloc
+         * has already taken the neighbour out of its ecache. */
+        return false;
 }
 
 void arena_hooks_init(ArenaHooks *h, BudgetPool *bp, BudgetProc *slot, int mpol, const uint64_t *nodemask,

@@ -48,6 +48,17 @@ static inline uint64_t arena_reserve_limit(uint64_t max) {
         return max > (UINT64_MAX - ARENA_RESERVE_SLACK) / 4 ? UINT64_MAX : max * 4 + ARENA_RESERVE_SLACK;
 }
 
+/* A mapping made by the alloc hook; LEFT is what the destroy hook has not
+ * yet destroyed of it. 256 is far more than an arena makes: jemalloc grows
+ * by chunks 1/4 size class larger each time (2 MiB, 2.5, 3, ...), about 60
+ * chunks for 64 GiB, plus the base blocks (a handful). */
+#define ARENA_MAPPINGS_MAX 256
+typedef struct ArenaMapping {
+        uintptr_t start;
+        size_t size;
+        size_t left;
+} ArenaMapping;
+
 typedef struct ArenaHooks {
         /* First: jemalloc passes &hooks to every hook, which finds the rest
          * of this struct from it. jemalloc keeps the pointer for the arena's
@@ -70,6 +81,19 @@ typedef struct ArenaHooks {
          * succeed after a purge, which the allocating thread does (a hook
          * cannot: jemalloc's locks are held). */
         _Atomic int over_max;
+
+        /* The size of the last commit refused at Max, 0 after one that
+         * succeeded: alloc does not map a fresh chunk only for its commit
+         * to be refused again. */
+        _Atomic uint64_t refused_commit;
+        _Atomic uint64_t grows_refused;    /* chunks alloc did not map for that */
+
+        /* Every mapping alloc made, so dalloc can tell a whole mapping
+         * (which it may unmap) from part of one (which it must not). */
+        atomic_flag maps_lock;
+        unsigned n_maps;
+        ArenaMapping maps[ARENA_MAPPINGS_MAX];
+        _Atomic uint64_t maps_untracked;   /* mappings made while maps[] was full */
 
         _Atomic uint64_t committed;        /* what this arena has charged now */
         _Atomic uint64_t reserved;         /* address space mapped now, committed or not */
