@@ -3,7 +3,8 @@
  * a process that needs a lot of anonymous memory at once, as a model server
  * does when it loads its weights.
  *
- *   model-alloc [--chunk SIZE] [--sample SIZE] [--watch SECONDS] WATERMARK TOTAL
+ *   model-alloc [--chunk SIZE] [--sample SIZE] [--watch SECONDS] [--mark SIZE]
+ *               WATERMARK TOTAL
  *
  * Maps TOTAL of anonymous memory in chunks (default 16M), writing every page
  * (through a volatile pointer: PITFALLS.md, a hog whose writes the compiler
@@ -12,18 +13,21 @@
  * below WATERMARK is known to within the time one SAMPLE takes to write
  * (printed as sample_max_usec). Once everything is mapped it polls
  * MemAvailable every 5 ms for up to --watch seconds (default 20) until it is
- * back above WATERMARK. Then it holds its memory until SIGTERM or SIGINT and
+ * back above WATERMARK. --mark: also say when the allocation passes SIZE
+ * (e.g. the plan of the reserve the model runs in, which poold measures).
+ * Then it holds its memory until SIGTERM or SIGINT and
  * exits (freeing is exiting).
  *
  * Times are CLOCK_MONOTONIC microseconds, the clock poold stamps its events
  * with (sd-event), so the scenario can subtract them. Output, one line per
  * fact, key=value, line-buffered:
  *   model start t=.. avail=.. watermark=.. total=..
+ *   model mark t=.. allocated=..                   (allocated >= --mark)
  *   model crossed t=.. avail=.. allocated=..       (MemAvailable < WATERMARK)
  *   model done t=.. allocated=.. min_avail=.. sample_max_usec=..
  *   model above t=.. avail=..                      (back above, after crossing)
  *   model still-below t=.. avail=..                (not back within --watch)
- *   model result crossed=T|- done=T above=T|- min_avail=..
+ *   model result crossed=T|- done=T above=T|- min_avail=.. mark=T|-
  *   model exit t=..
  * SIZE: bytes, or with a K, M or G suffix (powers of 1024).
  * Exit: 0 on a signal after holding, 1 on an error, 2 on bad usage. */
@@ -96,11 +100,12 @@ static int read_available(int fd, uint64_t *ret) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "usage: model-alloc [--chunk SIZE] [--sample SIZE] [--watch SECONDS] WATERMARK TOTAL\n");
+        fprintf(f, "usage: model-alloc [--chunk SIZE] [--sample SIZE] [--watch SECONDS] [--mark SIZE]\n"
+                   "                   WATERMARK TOTAL\n");
 }
 
 int main(int argc, char *argv[]) {
-        uint64_t chunk = 16 * MIB, sample = MIB, watermark, total;
+        uint64_t chunk = 16 * MIB, sample = MIB, mark = UINT64_MAX, watermark, total;
         double watch = 20;
         int i;
 
@@ -119,6 +124,9 @@ int main(int argc, char *argv[]) {
                                 return usage(stderr), 2;
                 } else if (strcmp(argv[i], "--sample") == 0) {
                         if (parse_size(argv[++i], &sample) < 0 || sample == 0)
+                                return usage(stderr), 2;
+                } else if (strcmp(argv[i], "--mark") == 0) {
+                        if (parse_size(argv[++i], &mark) < 0)
                                 return usage(stderr), 2;
                 } else if (strcmp(argv[i], "--watch") == 0) {
                         char *end;
@@ -152,7 +160,7 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         min_avail = avail;
-        uint64_t t_start = now_usec(), t_cross = 0, t_above = 0, t_last = t_start, sample_max = 0;
+        uint64_t t_start = now_usec(), t_cross = 0, t_above = 0, t_mark = 0, t_last = t_start, sample_max = 0;
         printf("model start t=%" PRIu64 " avail=%" PRIu64 " watermark=%" PRIu64 " total=%" PRIu64 "\n",
                t_start, avail, watermark, total);
 
@@ -176,6 +184,10 @@ int main(int argc, char *argv[]) {
                         if (t - t_last > sample_max)
                                 sample_max = t - t_last;
                         t_last = t;
+                        if (allocated >= mark && t_mark == 0) {
+                                t_mark = t;
+                                printf("model mark t=%" PRIu64 " allocated=%" PRIu64 "\n", t, allocated);
+                        }
                         if (read_available(fd, &avail) < 0)
                                 continue;
                         if (avail < min_avail)
@@ -221,13 +233,15 @@ int main(int argc, char *argv[]) {
                         nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
                 }
         }
-        char cross_s[32] = "-", above_s[32] = "-";
+        char cross_s[32] = "-", above_s[32] = "-", mark_s[32] = "-";
         if (t_cross)
                 snprintf(cross_s, sizeof cross_s, "%" PRIu64, t_cross);
         if (t_above)
                 snprintf(above_s, sizeof above_s, "%" PRIu64, t_above);
-        printf("model result crossed=%s done=%" PRIu64 " above=%s min_avail=%" PRIu64 "\n", cross_s, t_done,
-               above_s, min_avail);
+        if (t_mark)
+                snprintf(mark_s, sizeof mark_s, "%" PRIu64, t_mark);
+        printf("model result crossed=%s done=%" PRIu64 " above=%s min_avail=%" PRIu64 " mark=%s\n", cross_s,
+               t_done, above_s, min_avail, mark_s);
 
         /* A sleep, not pause(): a signal between the test and pause() would
          * be waited for forever. */
