@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "checkcmd.h"
@@ -169,6 +170,30 @@ static void release_startup_memory(void) {
         (void) malloc_trim(0);
 }
 
+/* Transient work leaves free pages inside glibc's heap that free() does not
+ * give back, because a longer-lived block above them pins the top: with 64
+ * pools, 20 status requests (each builds ~370 KiB of JSON objects) left the
+ * heap at 476 kB resident, 196 kB after malloc_trim(0), which also returns
+ * free pages below the top. So after the loop has handled something, trim
+ * when the heap holds at least TRIM_FREE_MIN free, at most every
+ * TRIM_INTERVAL_USEC (a trim of a mostly trimmed heap is a few madvise calls). */
+#define TRIM_FREE_MIN (128u * 1024u)
+#define TRIM_INTERVAL_USEC UINT64_C(5000000)
+
+static int on_post_trim(sd_event_source *s, void *userdata) {
+        uint64_t *last = userdata, now;
+
+        if (sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) < 0 ||
+            now - *last < TRIM_INTERVAL_USEC)
+                return 0;
+        struct mallinfo2 mi = mallinfo2();
+        if (mi.fordblks < TRIM_FREE_MIN)
+                return 0;
+        *last = now;
+        (void) malloc_trim(0);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         Args args = {};
 
@@ -210,6 +235,10 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         release_startup_memory();
+        static uint64_t last_trim;
+        r = sd_event_add_post(manager_get_event(m), NULL, on_post_trim, &last_trim);
+        if (r < 0)
+                log_warning_errno(r, "cannot set up heap trimming, ignoring");
         r = sd_event_loop(manager_get_event(m));
         if (r < 0) {
                 log_error_errno(r, "event loop failed");
