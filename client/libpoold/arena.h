@@ -13,19 +13,41 @@
  *   then make it read-write). The arena's metadata (base) is asked for with
  *   *commit=true and is charged at once, about 2 MiB per arena.
  * - when an unused (dirty) extent is purged, by decay or arena.<i>.purge,
- *   jemalloc calls dalloc first; ours unmaps and uncharges it and reports
- *   success, so jemalloc never calls decommit or purge for it (it only calls
- *   them when dalloc opts out). The munmap is what returns the pages to the
- *   kernel. decommit and the purges are still implemented correctly for the
- *   paths that use them (base metadata at arena destruction if dalloc
- *   failed).
- * - when a commit fails at Max, jemalloc does not stop: it maps a fresh
- *   chunk (up to 8 MiB) to grow into, fails to commit that too, and keeps
- *   it as retained address space until the arena is destroyed. A pool that
- *   sits at Max (a cache, by design) would leak 8 MiB of address space and
- *   a mapping per failed allocation (measured: 280 GiB after 18,000
- *   failures). So alloc refuses to reserve more than arena_reserve_limit()
- *   of address space; within it jemalloc reuses what it retained.
+ *   jemalloc calls dalloc first. Ours unmaps it only if it is exactly one
+ *   whole mapping that alloc made (a table of them, maps[]); for anything
+ *   else it opts out (returns true), and jemalloc then calls decommit
+ *   (ours: uncharge, PROT_NONE, MADV_DONTNEED: the pages go back to the
+ *   kernel, RSS falls) and keeps the range as retained address space,
+ *   which it commits again for later allocations. That is jemalloc's own
+ *   mode on Linux (opt.retain; its default hooks never unmap).
+ *   Why never part of a mapping: with opt.retain jemalloc keeps arenas
+ *   apart only by head extents (the first extent of each mapping: it never
+ *   merges into one), and checks the neighbour's arena only in an assert
+ *   (extent_can_acquire_neighbor(), jemalloc 5.3 extent.h). Unmapping part
+ *   of a mapping left a hole next to a non-head extent of this arena;
+ *   another pool's arena mapped its next chunk into the hole and merged
+ *   our extent into its own ecache: SIGSEGV in mallocx with two pools after
+ *   16 x 1 MiB freed and purged in one (check_arena.c
+ *   test_two_pools_free_then_other). A whole mapping leaves a hole whose
+ *   edges are mapping edges, where only head extents meet. A merge hook
+ *   cannot guard this: jemalloc takes the neighbour out of its ecache
+ *   before it calls merge. At arena destruction, destroy unmaps a mapping
+ *   when its last part is destroyed (other arenas still run meanwhile).
+ * - when a commit fails at Max, jemalloc does not stop: having found a
+ *   retained range and failed to commit it, it maps a fresh chunk (up to
+ *   8 MiB) to grow into, fails to commit that too, and keeps it as retained
+ *   address space until the arena is destroyed (measured: 280 GiB after
+ *   18,000 failures). So a refused commit is remembered (refused_commit)
+ *   and alloc does not map an uncommitted chunk while that size still does
+ *   not fit under Max; jemalloc then asks for the request alone, committed,
+ *   which the charge refuses before mapping. Failures at Max map nothing
+ *   (check_arena.c: under 32 MiB of address space after 1000 failures,
+ *   where the cap below was reached before).
+ * - the bound: an arena's address space (reserved: committed, retained
+ *   and metadata) never exceeds arena_reserve_limit(Max) = 4 x Max + 1 GiB;
+ *   alloc refuses past it. Since nothing is unmapped but whole mappings,
+ *   the retained part only grows, up to the most the arena ever needed at
+ *   once plus fragmentation; within the bound jemalloc reuses it.
  * The hooks never allocate, never take locks and never use stdio: they run
  * inside jemalloc with its locks held. */
 
