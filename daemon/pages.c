@@ -19,8 +19,14 @@ _Static_assert(POOL_NAME_MAX <= BUDGET_POOL_NAME_MAX, "a pool name fits the page
 
 typedef struct PagesPool {
         char name[POOL_NAME_MAX + 1];
-        BudgetPage *page; /* one pool, index 0 */
+        /* One pool, index 0; NULL until a client first opens the pool: a
+         * page is 68 KiB of shared memory, resident from its creation (64
+         * pools: 4.35 MiB of poold's RSS for pools nobody opens). */
+        BudgetPage *page;
         char numa[NODESET_FMT_MAX + 16];
+        /* What the page holds, or will hold when it is made. */
+        uint64_t max, target;
+        NumaPolicy policy;
 } PagesPool;
 
 struct Pages {
@@ -61,6 +67,28 @@ static BudgetPool *pages_pool(const PagesPool *pp) {
         return budget_page_pool(pp->page, 0);
 }
 
+static void page_unmapp(BudgetPage **pg) {
+        budget_page_unmap(*pg);
+}
+
+/* Makes PP's page on first use, from the limits recorded for it. */
+static int pages_ensure(PagesPool *pp) {
+        _cleanup_(page_unmapp) BudgetPage *page = NULL;
+        int r;
+
+        if (pp->page)
+                return 0;
+        r = budget_page_create(1, PAGES_PROCS_PER_POOL, &page);
+        if (r < 0)
+                return r;
+        r = budget_page_init_pool(page, 0, pp->name, pp->max, pp->target, (BudgetNumaMode) pp->policy.mode,
+                                  pp->policy.nodes.bits);
+        if (r < 0)
+                return r;
+        pp->page = TAKE_PTR(page);
+        return 0;
+}
+
 /* Writes MAX and TARGET without ever having target > max in the page
  * (budget_set_target refuses that, and a client reading between the two
  * stores must see a consistent pair). */
@@ -85,23 +113,18 @@ int pages_sync(Pages *p, const Config *c, const Budget *b, const uint64_t *targe
                 return -ENOMEM;
         }
 
-        /* First everything that can fail: new pages for new pools. */
+        /* The limits of every pool; pages are made when first opened. */
         for (size_t i = 0; i < c->n_pools; i++) {
                 const PoolConf *pc = &c->pools[i];
-                uint64_t max = b->pools[i].max;
-                uint64_t target = MIN(targets ? targets[i] : b->pools[i].target, max);
-
+                if (strlen(pc->name) > BUDGET_POOL_NAME_MAX) {
+                        r = -EINVAL;
+                        goto fail;
+                }
                 strcpy(a[i].name, pc->name);
                 (void) numa_policy_format(&pc->numa, a[i].numa);
-                if (pages_find(p, pc->name))
-                        continue;
-                r = budget_page_create(1, PAGES_PROCS_PER_POOL, &a[i].page);
-                if (r < 0)
-                        goto fail;
-                r = budget_page_init_pool(a[i].page, 0, pc->name, max, target, (BudgetNumaMode) pc->numa.mode,
-                                          pc->numa.nodes.bits);
-                if (r < 0)
-                        goto fail;
+                a[i].max = b->pools[i].max;
+                a[i].target = MIN(targets ? targets[i] : b->pools[i].target, a[i].max);
+                a[i].policy = pc->numa;
         }
 
         /* Then what cannot: kept pools take their page and new limits. A
@@ -115,6 +138,8 @@ int pages_sync(Pages *p, const Config *c, const Budget *b, const uint64_t *targe
                 kept[old - p->pools] = true;
                 a[i].page = old->page;
                 old->page = NULL;
+                if (!a[i].page)
+                        continue;
 
                 BudgetPool *bp = pages_pool(&a[i]);
                 uint64_t max = b->pools[i].max;
@@ -146,7 +171,15 @@ int pages_set_target(Pages *p, const char *pool, uint64_t target) {
         PagesPool *pp = pages_find(p, pool);
         if (!pp)
                 return -ENOENT;
-        return budget_set_target(pages_pool(pp), target);
+        if (target > pp->max)
+                return -ERANGE;
+        if (pp->page) {
+                int r = budget_set_target(pages_pool(pp), target);
+                if (r < 0)
+                        return r;
+        }
+        pp->target = target;
+        return 0;
 }
 
 static bool pages_pid_dead(pid_t pid) {
@@ -154,8 +187,14 @@ static bool pages_pid_dead(pid_t pid) {
 }
 
 static uint64_t pages_reap_pool(PagesPool *pp, uint64_t *ret_live) {
-        BudgetPool *bp = pages_pool(pp);
         uint64_t freed = 0, live = 0;
+
+        if (!pp->page) {
+                if (ret_live)
+                        *ret_live = 0;
+                return 0;
+        }
+        BudgetPool *bp = pages_pool(pp);
 
         for (unsigned j = 0; j < pp->page->header->n_procs; j++) {
                 BudgetProc *s = budget_page_proc(pp->page, 0, j);
@@ -189,6 +228,10 @@ int pages_stats(Pages *p, const char *pool, PagesPoolStats *ret) {
 
         uint64_t live;
         uint64_t reaped = pages_reap_pool(pp, &live);
+        if (!pp->page) {
+                *ret = (PagesPoolStats) { .max = pp->max, .target = pp->target };
+                return 0;
+        }
         BudgetPool *bp = pages_pool(pp);
         *ret = (PagesPoolStats) {
                 .max = atomic_load(&bp->max),
@@ -205,7 +248,10 @@ int pages_stats(Pages *p, const char *pool, PagesPoolStats *ret) {
 
 int pages_get_fd(Pages *p, const char *pool) {
         PagesPool *pp = pages_find(p, pool);
-        return pp ? pp->page->fd : -ENOENT;
+        if (!pp)
+                return -ENOENT;
+        int r = pages_ensure(pp);
+        return r < 0 ? r : pp->page->fd;
 }
 
 int pages_verb_open(ControlRequest *req, json_object *args, void *userdata, json_object **ret_result,
@@ -231,6 +277,9 @@ int pages_verb_open(ControlRequest *req, json_object *args, void *userdata, json
          * slot: its own getpid() means nothing here when it runs in another
          * PID namespace, and a slot reaped while its process lives would
          * give back charge it still holds. null: poold cannot see it. */
+        r = pages_ensure(pp);
+        if (r < 0)
+                return r;
         const Peer *peer = control_request_get_peer(req);
         BudgetPool *bp = pages_pool(pp);
         json_object *o = json_object_new_object();

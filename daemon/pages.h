@@ -52,7 +52,9 @@ static inline void pages_freep(Pages **p) {
 
 /* Makes the pages match C and B (B->pools in C's order): a pool whose name
  * is already known keeps its page, with Max, target and NUMA policy
- * updated; a new pool gets a new page; a pool no longer in C loses its page
+ * updated; a new pool gets its page when a client first opens it (or
+ * pages_get_fd() asks: 68 KiB of resident shared memory each, not paid for
+ * pools nobody opens); a pool no longer in C loses its page
  * (clients that mapped it keep a private, now unwatched, budget). TARGETS
  * (may be NULL: the budget's) gives each pool's target in C's order; a
  * target over Max is cut to Max. Call at start and after every reload or

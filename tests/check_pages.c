@@ -4,6 +4,7 @@
  * (sd-event loop in this process, clients with ctl-client in forked
  * children, which map the page as libpoold does). */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -56,6 +57,57 @@ static BudgetPage *map_pool(Pages *p, const char *name) {
         ck_assert_int_eq(budget_page_find(pg, name), 0);
         return pg;
 }
+
+/* The memfds this process holds (budget pages are "memfd:poold-budget"). */
+static unsigned count_budget_memfds(void) {
+        unsigned n = 0;
+        DIR *d = opendir("/proc/self/fd");
+        ck_assert_ptr_nonnull(d);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char path[320], target[256];
+                snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
+                ssize_t k = readlink(path, target, sizeof target - 1);
+                if (k <= 0)
+                        continue;
+                target[k] = 0;
+                if (strstr(target, "memfd:poold-budget"))
+                        n++;
+        }
+        closedir(d);
+        return n;
+}
+
+/* A page is made when the pool is first opened, not at sync: 68 KiB of
+ * resident shared memory per pool nobody uses is what poold would pay. A
+ * target set before that is what the page starts with. */
+START_TEST(test_lazy) {
+        Pages *p;
+        TestConf t = {};
+        PagesPoolStats s;
+
+        unsigned before = count_budget_memfds();
+        ck_assert_int_eq(pages_new(&p), 0);
+        conf_add(&t, "alpha", 100 * M, 60 * M, NUMA_LOCAL, NULL);
+        conf_add(&t, "beta", 50 * M, 50 * M, NUMA_LOCAL, NULL);
+        ck_assert_int_eq(pages_sync(p, &t.c, &t.b, NULL), 0);
+        ck_assert_uint_eq(count_budget_memfds(), before);
+        ck_assert_int_eq(pages_set_target(p, "alpha", 40 * M), 0);
+        ck_assert_int_eq(pages_set_target(p, "alpha", 200 * M), -ERANGE);
+        ck_assert_int_eq(pages_stats(p, "alpha", &s), 0);
+        ck_assert_uint_eq(s.target, 40 * M);
+        ck_assert_uint_eq(s.processes, 0);
+        ck_assert_uint_eq(count_budget_memfds(), before);
+
+        BudgetPage *pg = map_pool(p, "alpha"); /* pages_get_fd makes it */
+        ck_assert_uint_eq(count_budget_memfds(), before + 2); /* poold's and the mapping's */
+        ck_assert_uint_eq(atomic_load(&budget_page_pool(pg, 0)->target), 40 * M);
+        ck_assert_uint_eq(atomic_load(&budget_page_pool(pg, 0)->max), 100 * M);
+        budget_page_unmap(pg);
+        pages_free(p);
+        ck_assert_uint_eq(count_budget_memfds(), before);
+}
+END_TEST
 
 START_TEST(test_sync) {
         Pages *p;
@@ -437,6 +489,7 @@ END_TEST
 static Suite *pages_suite(void) {
         Suite *s = suite_create("pages");
         TCase *tc = tcase_create("pages");
+        tcase_add_test(tc, test_lazy);
         tcase_add_test(tc, test_sync);
         tcase_add_test(tc, test_set_target);
         tcase_add_test(tc, test_reap);
