@@ -96,6 +96,16 @@ static bool arena_maps_take(ArenaHooks *h, void *addr, size_t size) {
         return found;
 }
 
+/* Whether ADDR is the start of a recorded mapping. */
+static bool arena_maps_is_start(ArenaHooks *h, void *addr) {
+        bool found = false;
+        arena_maps_lock(h);
+        for (unsigned i = 0; i < h->n_maps && !found; i++)
+                found = h->maps[i].start == (uintptr_t) addr;
+        arena_maps_unlock(h);
+        return found;
+}
+
 typedef enum ArenaDestroyed {
         ARENA_DESTROYED_UNTRACKED, /* in no recorded mapping */
         ARENA_DESTROYED_PART,      /* the mapping has parts still to be destroyed */
@@ -315,11 +325,17 @@ static bool arena_hook_split(extent_hooks_t *hooks, void *addr, size_t size, siz
 
 static bool arena_hook_merge(extent_hooks_t *hooks, void *addr_a, size_t size_a, void *addr_b, size_t size_b,
                              bool committed, unsigned arena_ind) {
-        /* Allowed: jemalloc merges only within one mapping (it never
-         * merges into a head extent, the first of each mapping; see
-         * arena.h), and a refusal here would come too late anyway: jemalloc
-         * has already taken the neighbour out of its ecache. */
-        return false;
+        /* With opt.retain jemalloc merges only within one mapping (it
+         * never merges into a head extent, the first of each mapping; see
+         * arena.h): allowed, and no lookup on this frequent path. Without
+         * it (MALLOC_CONF=retain:false) it merges adjacent mappings of this
+         * arena, and the result could never be unmapped by dalloc (not one
+         * whole mapping): refuse a merge at a mapping's start. Refusing is
+         * safe within one arena (jemalloc puts the neighbour back); it
+         * would not help across arenas, where jemalloc has already taken
+         * the neighbour out of the wrong ecache before it asks. */
+        ArenaHooks *h = arena_hooks_of(hooks);
+        return h->merge_check && arena_maps_is_start(h, addr_b);
 }
 
 void arena_hooks_init(ArenaHooks *h, BudgetPool *bp, BudgetProc *slot, int mpol, const uint64_t *nodemask,
@@ -343,6 +359,12 @@ void arena_hooks_init(ArenaHooks *h, BudgetPool *bp, BudgetProc *slot, int mpol,
         if (nodemask)
                 memcpy(h->nodemask, nodemask, sizeof h->nodemask);
         h->event_fd = event_fd;
+
+        /* jemalloc's default on 64-bit Linux is true; a failed read leaves
+         * the check on, which is only slower. */
+        bool retain = false;
+        size_t sz = sizeof retain;
+        h->merge_check = mallctl("opt.retain", &retain, &sz, NULL, 0) != 0 || !retain;
 }
 
 int arena_hooks_check_numa(const ArenaHooks *h) {

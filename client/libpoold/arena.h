@@ -116,6 +116,7 @@ typedef struct ArenaHooks {
         unsigned n_maps;
         ArenaMapping maps[ARENA_MAPPINGS_MAX];
         _Atomic uint64_t maps_untracked;   /* mappings made while maps[] was full */
+        bool merge_check;                  /* refuse merges across mappings: opt.retain is off */
 
         _Atomic uint64_t committed;        /* what this arena has charged now */
         _Atomic uint64_t reserved;         /* address space mapped now, committed or not */
