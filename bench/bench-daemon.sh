@@ -160,7 +160,10 @@ pct() { sed -n "$(( ($1 * n + 99) / 100 ))p" "$TMP/ms"; }
 echo "status $NPOOLS pools: $n runs, wall median $(pct 50) ms, p90 $(pct 90) ms, max $(tail -n 1 "$TMP/ms") ms (min $(head -n 1 "$TMP/ms") ms)"
 echo "status $NPOOLS pools: poold CPU $((t1 - t0)) ticks, $(awk -v c=$((n1 - n0)) 'BEGIN { printf "%.1f", c / 1e6 }') ms (schedstat) over $n requests = $(awk -v c=$((n1 - n0)) -v n="$n" \
         'BEGIN { printf "%.2f", c / 1e6 / n }') ms per request (the periodic sampling included); status --json is $bytes bytes"
-echo "status $NPOOLS pools: VmRSS after the requests $(rss_kb "$DAEMON") kB; smaps_rollup: $(rollup "$DAEMON")"
+echo "status $NPOOLS pools: VmRSS right after the requests $(rss_kb "$DAEMON") kB; smaps_rollup: $(rollup "$DAEMON")"
+# poold trims its heap at most every 5 s after work (daemon/poold.c).
+sleep 6
+echo "status $NPOOLS pools: VmRSS 6 s later $(rss_kb "$DAEMON") kB; smaps_rollup: $(rollup "$DAEMON")"
 stop_daemon
 echo "load average at the end: $(loadavg)"
 exit 0
