@@ -119,7 +119,7 @@ static ArenaDestroyed arena_maps_destroyed(ArenaHooks *h, void *addr, size_t siz
         arena_maps_lock(h);
         for (unsigned i = 0; i < h->n_maps; i++) {
                 ArenaMapping *m = &h->maps[i];
-                if (a < m->start || a - m->start > m->size || size > m->size - (a - m->start) || size > m->left)
+                if (a < m->start || a - m->start >= m->size || size > m->size - (a - m->start) || size > m->left)
                         continue;
                 m->left -= size;
                 d = ARENA_DESTROYED_PART;

@@ -32,7 +32,9 @@
  *   edges are mapping edges, where only head extents meet. A merge hook
  *   cannot guard this: jemalloc takes the neighbour out of its ecache
  *   before it calls merge. At arena destruction, destroy unmaps a mapping
- *   when its last part is destroyed (other arenas still run meanwhile).
+ *   when its last part is destroyed (other arenas still run meanwhile). A
+ *   range jemalloc abandons (it does so only when it cannot allocate an
+ *   extent struct) keeps its mapping: address space, no memory.
  * - when a commit fails at Max, jemalloc does not stop: having found a
  *   retained range and failed to commit it, it maps a fresh chunk (up to
  *   8 MiB) to grow into, fails to commit that too, and keeps it as retained
