@@ -991,6 +991,21 @@ static int verb_attach(ControlRequest *req _unused_, json_object *args, void *us
         return 0;
 }
 
+/* Topics there are: "events" and "pool/NAME" of a configured pool. A
+ * subscription to a pool a later reload drops stays, and hears nothing. */
+static int manager_topic_check(const char *topic, const Peer *peer _unused_, void *userdata,
+                               ProtocolError *ret_error) {
+        Manager *m = userdata;
+        if (strcmp(topic, "events") == 0)
+                return 0;
+        if (strncmp(topic, "pool/", 5) == 0) {
+                if (manager_find_pool(m, topic + 5) >= 0)
+                        return 0;
+                return protocol_error_set(ret_error, PROTOCOL_ERROR_NOT_FOUND, "no pool named '%s'", topic + 5);
+        }
+        return protocol_error_set(ret_error, PROTOCOL_ERROR_NOT_FOUND, "no topic '%s' (events, pool/NAME)", topic);
+}
+
 /* --- signals --- */
 
 static int manager_on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_, void *userdata) {
@@ -1084,6 +1099,7 @@ int manager_start(Manager *m) {
                 log_warning("not every limit could be applied (see above); carrying on");
         if (m->options.privileged_group)
                 (void) control_set_privileged_group(m->control, m->options.privileged_group);
+        (void) control_set_topic_check(m->control, manager_topic_check, m);
         if ((r = control_register_verb(m->control, "status", 0, verb_status, m)) < 0 ||
             (r = control_register_verb(m->control, "reload", CONTROL_VERB_PRIVILEGED, verb_reload, m)) < 0 ||
             (r = control_register_verb(m->control, "set", CONTROL_VERB_PRIVILEGED, verb_set, m)) < 0 ||

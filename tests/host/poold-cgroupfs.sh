@@ -155,6 +155,10 @@ check_eq "events --follow shows the new step" "$(grep -c '"new_target":734003200
 check_eq "events --follow repeats nothing" "$(grep -c '"new_target":805306368' "$TMP/follow.json")" 1
 runuser -u nobody -- "$POOLCTL" events --socket "$SOCK" >/dev/null 2>&1
 check_eq "nobody: events" $? 0
+sub() { printf '{"verb":"subscribe","args":%s}\n' "$1" | socat -t1 - UNIX-CONNECT:"$SOCK"; }
+check_eq "subscribe to a configured pool" "$(sub '{"pool":"data"}' | grep -c '"subscribed":true')" 1
+check_eq "subscribe to an unknown pool" "$(sub '{"pool":"nosuch"}' | grep -c '"code":"not_found"')" 1
+check_eq "subscribe to an unknown topic" "$(sub '{"topic":"bogus"}' | grep -c '"code":"not_found"')" 1
 
 # --- unprivileged: read yes, change no ---
 runuser -u nobody -- "$POOLCTL" status --socket "$SOCK" >/dev/null 2>&1
