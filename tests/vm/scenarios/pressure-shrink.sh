@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm: timeout=1500 nodes=1 mem=2048 cpus=2
+# vm: timeout=900 nodes=1 mem=2048 cpus=2
 # poold shrinks cache pools under memory pressure instead of letting the
 # kernel OOM-kill (issue #5). One boot, the same load twice:
 #  1. without poold: a cache holding anonymous memory (shrink-client) in
@@ -224,7 +224,25 @@ events_lines() {
 		}
 	}'
 }
-# field LINE KEY: a number or string member (the first of that name).
+# ev_table KEYS FILE: one line per event, the members KEYS (space
+# separated) as columns, "-" for null or absent; strings must not contain
+# blanks (reasons do: read those with field). One awk for all: a fork per
+# field per event takes minutes under TCG.
+ev_table() {
+	awk -v keys="$1" 'BEGIN { n = split(keys, k, " ") }
+	{
+		out = ""
+		for (i = 1; i <= n; i++) {
+			v = "-"
+			if (match($0, "\"" k[i] "\": *(\"[^\"]*\"|-?[0-9]+)")) {
+				v = substr($0, RSTART, RLENGTH); sub(/^"[^"]*": */, "", v); gsub(/"/, "", v)
+			}
+			out = out (i > 1 ? " " : "") v
+		}
+		print out
+	}' "$2"
+}
+# field LINE KEY: one member of one event (the first of that name).
 field() {
 	local v
 	v=$(grep -o "\"$2\": *\(\"[^\"]*\"\|[0-9-][0-9]*\)" <<<"$1" | head -n 1) || return 1
@@ -237,7 +255,7 @@ field() {
 
 
 DATA_MIN=$((64 * MiB)) FILES_MIN=$((32 * MiB))
-reactions=() covers=() marks=() delivery=() no_cross=0
+reactions=() covers=() marks=() delivery=() dips=() no_cross=0
 # pressure_run N MODE: one model run. MODE measured: the model is
 # model.service, the [Reserve model] poold measures; untied: it is
 # model-untied.service, which poold does not know, so only MemAvailable
@@ -274,7 +292,7 @@ pressure_run() {
 		v = substr($0, RSTART, RLENGTH); sub(/.*: */, "", v); if (v + 0 >= t0 + 0) print }' \
 		"$T/events-$run.all" >"$T/events-$run"
 	vm_log "run $run: $(wc -l <"$T/events-$run") events; by action and pool:"
-	while read -r l; do echo "$(field "$l" action) $(field "$l" pool || field "$l" reserve || echo -)"; done <"$T/events-$run" |
+	ev_table "action pool reserve" "$T/events-$run" | awk '{ print $1, ($2 != "-" ? $2 : $3) }' |
 		sort | uniq -c | sed 's/^/    /'
 	first=$(grep -m1 -E '"action": *"(shrink|set_high)"' "$T/events-$run") ||
 		vm_fail "run $run: no shrink event after the model started"
@@ -282,13 +300,10 @@ pressure_run() {
 	vm_assert_eq "$(field "$first" pool)" data "run $run: the first pool shrunk (lowest priority)"
 	# Lowest priority first: files (priority 0) never before data (-10);
 	# the working pool only once every cache pool's target is at its Min.
-	order=$(grep -E '"action": *"(shrink|set_high)"' "$T/events-$run" |
-		while read -r l; do field "$l" pool; done | awk '!seen[$0]++' | tr '\n' ' ')
+	order=$(ev_table "action pool" "$T/events-$run" | awk '$1 ~ /^(shrink|set_high)$/ && !seen[$2]++ { print $2 }' | tr '\n' ' ')
 	vm_log "run $run: pools in the order first shrunk: $order"
 	case "$order" in "data " | "data files " | "data files work ") ;; *) vm_fail "run $run: shrink order $order" ;; esac
-	while read -r l; do
-		echo "$(field "$l" seq) $(field "$l" action) $(field "$l" pool) $(field "$l" old_target) $(field "$l" new_target)"
-	done < <(grep -E '"action": *"(shrink|set_high)"' "$T/events-$run.all") |
+	ev_table "seq action pool old_target new_target" "$T/events-$run.all" | grep -E '^[0-9]+ (shrink|set_high) ' |
 		awk -v dmin=$DATA_MIN -v fmin=$FILES_MIN -v t0="$(head -n 1 "$T/events-$run" | grep -o '"seq":[0-9]*' | cut -d: -f2)" '
 		{ tgt[$3] = $5 }
 		$3 == "work" && $5 < $4 && $1 >= t0 && ((tgt["data"] != "" && tgt["data"] > dmin) || (tgt["files"] != "" && tgt["files"] > fmin)) {
@@ -324,6 +339,7 @@ pressure_run() {
 	t_done=$(sed -n 's/^model result .* done=\([0-9]*\).*/\1/p' "$log")
 	t_above=$(sed -n 's/^model result .* above=\([0-9-]*\).*/\1/p' "$log")
 	t_mark=$(sed -n 's/^model result .* mark=\([0-9-]*\).*/\1/p' "$log")
+	min_avail=$(sed -n 's/^model result .* min_avail=\([0-9]*\).*/\1/p' "$log")
 	t_first=$(field "$first" time_usec)
 	if [[ $mode == measured && $t_mark != - ]]; then
 		marks+=($(((t_first - t_mark) / 1000)))
@@ -335,6 +351,7 @@ pressure_run() {
 	elif [[ $mode == untied ]]; then
 		r=$(((t_first - t_cross) / 1000))
 		reactions+=("$r")
+		dips+=($(((WATERMARK - min_avail) / MiB)))
 		if [[ $t_above != - ]]; then
 			c=$(((t_above - t_cross) / 1000))
 			covers+=("$c")
@@ -359,19 +376,24 @@ run=0
 for ((k = 0; k < MEASURED_RUNS; k++)); do pressure_run $((++run)) measured; done
 for ((k = 0; k < UNTIED_RUNS; k++)); do pressure_run $((++run)) untied; done
 
-stats() { # NAME VALUES...
-	local name=$1
-	shift
+stats() { # [-q] NAME UNIT VALUES... (-q: not every value, only how many)
+	local quiet=0 name unit
+	if [[ $1 == -q ]]; then quiet=1; shift; fi
+	name=$1 unit=$2
+	shift 2
 	if (($# == 0)); then
 		vm_log "$name: no sample"
 		return 0
 	fi
-	vm_log "$name, ms: $*; median $(printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'), max $(printf '%s\n' "$@" | sort -n | tail -n 1)"
+	local list="$*"
+	((quiet == 0)) || list="$# samples"
+	vm_log "$name, $unit: $list; median $(printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'), max $(printf '%s\n' "$@" | sort -n | tail -n 1)"
 }
 vm_log "=== summary (TCG guest, $MEASURED_RUNS measured + $UNTIED_RUNS untied runs)"
-stats "measured model: past its reserve's plan -> first shrink event" "${marks[@]}"
-stats "untied model: watermark crossed -> first shrink event" "${reactions[@]}"
-stats "untied model: watermark crossed -> MemAvailable back above it" "${covers[@]}"
-stats "shrink event -> read by the data client" "${delivery[@]}"
+stats "measured model: past its reserve's plan -> first shrink event" ms "${marks[@]}"
+stats "untied model: watermark crossed -> first shrink event" ms "${reactions[@]}"
+stats "untied model: watermark crossed -> MemAvailable back above it" ms "${covers[@]}"
+stats "untied model: deepest MemAvailable below the watermark while it allocated" MiB "${dips[@]}"
+stats -q "shrink event -> read by the data client" ms "${delivery[@]}"
 vm_log "runs where MemAvailable never went below the watermark: $no_cross"
 vm_log "OOM kills: $nopoold_kills without poold, 0 with poold in $run runs"
