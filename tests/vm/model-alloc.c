@@ -23,11 +23,13 @@
  * fact, key=value, line-buffered:
  *   model start t=.. avail=.. watermark=.. total=..
  *   model mark t=.. allocated=..                   (allocated >= --mark)
- *   model crossed t=.. avail=.. allocated=..       (MemAvailable < WATERMARK)
+ *   model crossed t=.. prev=.. avail=.. allocated=..
+ *                  (MemAvailable < WATERMARK at t, still above at the
+ *                  sample before, prev: the crossing lies between them)
  *   model done t=.. allocated=.. min_avail=.. sample_max_usec=..
  *   model above t=.. avail=..                      (back above, after crossing)
  *   model still-below t=.. avail=..                (not back within --watch)
- *   model result crossed=T|- done=T above=T|- min_avail=.. mark=T|-
+ *   model result crossed=T|- done=T above=T|- min_avail=.. mark=T|- prev=T|-
  *   model exit t=..
  * SIZE: bytes, or with a K, M or G suffix (powers of 1024).
  * Exit: 0 on a signal after holding, 1 on an error, 2 on bad usage. */
@@ -160,7 +162,8 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         min_avail = avail;
-        uint64_t t_start = now_usec(), t_cross = 0, t_above = 0, t_mark = 0, t_last = t_start, sample_max = 0;
+        uint64_t t_start = now_usec(), t_cross = 0, t_prev = 0, t_above = 0, t_mark = 0, t_last = t_start,
+                 sample_max = 0;
         printf("model start t=%" PRIu64 " avail=%" PRIu64 " watermark=%" PRIu64 " total=%" PRIu64 "\n",
                t_start, avail, watermark, total);
 
@@ -180,7 +183,7 @@ int main(int argc, char *argv[]) {
                         if (since_sample < sample)
                                 continue;
                         since_sample = 0;
-                        uint64_t t = now_usec();
+                        uint64_t t = now_usec(), t_before = t_last;
                         if (t - t_last > sample_max)
                                 sample_max = t - t_last;
                         t_last = t;
@@ -194,8 +197,10 @@ int main(int argc, char *argv[]) {
                                 min_avail = avail;
                         if (avail < watermark && t_cross == 0) {
                                 t_cross = t;
-                                printf("model crossed t=%" PRIu64 " avail=%" PRIu64 " allocated=%" PRIu64 "\n",
-                                       t, avail, allocated);
+                                t_prev = t_before;
+                                printf("model crossed t=%" PRIu64 " prev=%" PRIu64 " avail=%" PRIu64
+                                       " allocated=%" PRIu64 "\n",
+                                       t, t_prev, avail, allocated);
                         } else if (avail >= watermark && t_cross != 0 && t_above == 0) {
                                 t_above = t;
                                 printf("model above t=%" PRIu64 " avail=%" PRIu64 "\n", t, avail);
@@ -210,8 +215,9 @@ int main(int argc, char *argv[]) {
          * the memory back, polling every 5 ms. */
         if (read_available(fd, &avail) == 0 && avail < watermark && t_cross == 0) {
                 t_cross = t_done;
-                printf("model crossed t=%" PRIu64 " avail=%" PRIu64 " allocated=%" PRIu64 "\n", t_done, avail,
-                       allocated);
+                t_prev = t_last;
+                printf("model crossed t=%" PRIu64 " prev=%" PRIu64 " avail=%" PRIu64 " allocated=%" PRIu64 "\n",
+                       t_done, t_prev, avail, allocated);
         }
         if (t_cross != 0 && t_above == 0) {
                 uint64_t deadline = t_done + (uint64_t) (watch * 1e6);
@@ -233,15 +239,17 @@ int main(int argc, char *argv[]) {
                         nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
                 }
         }
-        char cross_s[32] = "-", above_s[32] = "-", mark_s[32] = "-";
-        if (t_cross)
+        char cross_s[32] = "-", above_s[32] = "-", mark_s[32] = "-", prev_s[32] = "-";
+        if (t_cross) {
                 snprintf(cross_s, sizeof cross_s, "%" PRIu64, t_cross);
+                snprintf(prev_s, sizeof prev_s, "%" PRIu64, t_prev);
+        }
         if (t_above)
                 snprintf(above_s, sizeof above_s, "%" PRIu64, t_above);
         if (t_mark)
                 snprintf(mark_s, sizeof mark_s, "%" PRIu64, t_mark);
-        printf("model result crossed=%s done=%" PRIu64 " above=%s min_avail=%" PRIu64 " mark=%s\n", cross_s,
-               t_done, above_s, min_avail, mark_s);
+        printf("model result crossed=%s done=%" PRIu64 " above=%s min_avail=%" PRIu64 " mark=%s prev=%s\n",
+               cross_s, t_done, above_s, min_avail, mark_s, prev_s);
 
         /* A sleep, not pause(): a signal between the test and pause() would
          * be waited for forever. */

@@ -255,13 +255,13 @@ field() {
 
 
 DATA_MIN=$((64 * MiB)) FILES_MIN=$((32 * MiB))
-reactions=() covers=() marks=() delivery=() dips=() no_cross=0
+reactions=() reactions_max=() covers=() marks=() delivery=() dips=() no_cross=0
 # pressure_run N MODE: one model run. MODE measured: the model is
 # model.service, the [Reserve model] poold measures; untied: it is
 # model-untied.service, which poold does not know, so only MemAvailable
 # and PSI tell it.
 pressure_run() {
-	local run=$1 mode=$2 unit=model log t_start first order t_cross t_done t_above t_mark t_first r c
+	local run=$1 mode=$2 unit=model log t_start first order t_cross t_prev t_done t_above t_mark t_first r rmax c
 	if [[ $mode == untied ]]; then unit="model-untied"; fi
 	vm_log "=== with poold, run $run ($mode: $unit.service)"
 	fill_cache "$poolctl" run --pool files --
@@ -339,6 +339,7 @@ pressure_run() {
 	t_done=$(sed -n 's/^model result .* done=\([0-9]*\).*/\1/p' "$log")
 	t_above=$(sed -n 's/^model result .* above=\([0-9-]*\).*/\1/p' "$log")
 	t_mark=$(sed -n 's/^model result .* mark=\([0-9-]*\).*/\1/p' "$log")
+	t_prev=$(sed -n 's/^model result .* prev=\([0-9-]*\).*/\1/p' "$log")
 	min_avail=$(sed -n 's/^model result .* min_avail=\([0-9]*\).*/\1/p' "$log")
 	t_first=$(field "$first" time_usec)
 	if [[ $mode == measured && $t_mark != - ]]; then
@@ -349,8 +350,13 @@ pressure_run() {
 		no_cross=$((no_cross + 1))
 		vm_log "run $run: MemAvailable never went below the watermark: poold acted first ($(((t_first - t_start) / 1000)) ms after the model started)"
 	elif [[ $mode == untied ]]; then
+		# The crossing lies between the model's last sample above the
+		# watermark (t_prev) and its first below (t_cross): the reaction
+		# is between r and rmax.
 		r=$(((t_first - t_cross) / 1000))
+		rmax=$(((t_first - t_prev) / 1000))
 		reactions+=("$r")
+		reactions_max+=("$rmax")
 		dips+=($(((WATERMARK - min_avail) / MiB)))
 		if [[ $t_above != - ]]; then
 			c=$(((t_above - t_cross) / 1000))
@@ -358,7 +364,7 @@ pressure_run() {
 		else
 			c="never (still below 30 s after the model was done)"
 		fi
-		vm_log "run $run: watermark crossed at $t_cross; first shrink event at $t_first: reaction $r ms; MemAvailable back above the watermark after $c ms; model done $(((t_done - t_cross) / 1000)) ms after the crossing"
+		vm_log "run $run: watermark crossed between $t_prev and $t_cross; first shrink event at $t_first: reaction $r to $rmax ms; MemAvailable back above the watermark after $c ms; model done $(((t_done - t_cross) / 1000)) ms after the crossing"
 	else
 		vm_log "run $run: watermark crossed at $t_cross, $(((t_cross - t_first) / 1000)) ms after poold's first shrink event"
 	fi
@@ -391,7 +397,8 @@ stats() { # [-q] NAME UNIT VALUES... (-q: not every value, only how many)
 }
 vm_log "=== summary (TCG guest, $MEASURED_RUNS measured + $UNTIED_RUNS untied runs)"
 stats "measured model: past its reserve's plan -> first shrink event" ms "${marks[@]}"
-stats "untied model: watermark crossed -> first shrink event" ms "${reactions[@]}"
+stats "untied model: watermark crossed -> first shrink event (from the model's first sample below)" ms "${reactions[@]}"
+stats "untied model: watermark crossed -> first shrink event (from its last sample above: upper bound)" ms "${reactions_max[@]}"
 stats "untied model: watermark crossed -> MemAvailable back above it" ms "${covers[@]}"
 stats "untied model: deepest MemAvailable below the watermark while it allocated" MiB "${dips[@]}"
 stats -q "shrink event -> read by the data client" ms "${delivery[@]}"
