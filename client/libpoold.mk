@@ -91,3 +91,13 @@ bench_bench_shrink_LDADD = libpoold.la $(JEMALLOC_LIBS) -lpthread
 
 # poolctl status's LIBPOOLD table (tests/check_status.c).
 EXTRA_DIST += tests/conf/status-arena.json tests/conf/status-arena.out
+
+# A libpoold client as an application links it (libpoold.so, <poold.h>
+# only), driven by the host test against a real poold: two processes
+# sharing a pool, ENOMEM at Max, a lowered target shrinking them, the charge
+# of a killed one given back (skips, 77, unless root on cgroup v1).
+check_PROGRAMS += tests/libpoold-tool
+tests_libpoold_tool_SOURCES = tests/libpoold-tool.c
+tests_libpoold_tool_LDADD = libpoold.la
+TESTS += tests/host/libpoold-poold.sh
+EXTRA_DIST += tests/host/libpoold-poold.sh

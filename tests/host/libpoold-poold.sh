@@ -1,0 +1,231 @@
+#!/bin/sh
+# Host integration: libpoold clients (tests/libpoold-tool, linked against
+# libpoold.so) against a real poold on this machine's cgroup v1 memory
+# hierarchy (cgroupfs driver, private CgroupRoot=<mount>/poold-test-PID,
+# private control socket). Proves:
+#  (a) two processes share one pool budget: status arena.charged is about
+#      the sum of what they hold, processes = 2;
+#  (b) allocating past the pool's Max fails with ENOMEM, nothing is killed;
+#  (c) `poolctl set target` lowered: poold sends the shrink notice, the
+#      clients' callbacks free blocks, their RSS and the charge fall, they
+#      acknowledge (the set_high after the notice says "clients answered");
+#  (d) kill -9 of a client gives its charge back (processes = 1);
+# Every wait is a bounded poll for the condition, never a sleep taken as
+# proof. Removes everything again, also on failure.
+# Skips (77) when not root, memory not on cgroup v1, or jq missing.
+
+set -u
+srcdir=${srcdir:-$(dirname "$0")/../..}
+. "$srcdir/tests/host/lib-cgroup.sh"
+CGTOOL=${CGTOOL:-./tests/cgtool}
+POOLD=${POOLD:-./poold}
+POOLCTL=${POOLCTL:-./poolctl}
+TOOL=${TOOL:-./tests/libpoold-tool}
+MiB=1048576
+
+if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: not root (cgroups cannot be made, open is privileged)"
+        exit 77
+fi
+command -v jq >/dev/null 2>&1 || { echo "SKIP: jq missing"; exit 77; }
+info=$("$CGTOOL" detect) || { echo "SKIP: no cgroup memory hierarchy"; exit 77; }
+if [ "$(echo "$info" | kv memory_version)" != 1 ]; then
+        echo "SKIP: the memory controller is not on cgroup v1 here"
+        exit 77
+fi
+MNT=$(echo "$info" | kv memory_mount)
+ROOT="$MNT/poold-test-$$"
+POOLS="$ROOT/poold"
+TMP=$(mktemp -d /tmp/libpoold-test.XXXXXX) || exit 1
+chmod 755 "$TMP"
+SOCK="$TMP/control.sock"
+CONF="$TMP/poold.conf"
+DAEMON=""
+RUNNERS=""
+PIDS=""
+
+cleanup() {
+        for p in $PIDS; do
+                kill -9 "$p" 2>/dev/null
+        done
+        for r in $RUNNERS; do
+                wait "$r" 2>/dev/null
+        done
+        [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
+        for d in "$POOLS"/*/; do
+                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do
+                        kill -9 "$p" 2>/dev/null
+                done
+        done
+        for _ in 1 2 3 4 5; do
+                for d in "$POOLS"/*/ "$POOLS" "$ROOT"; do
+                        [ -d "$d" ] && rmdir "$d" 2>/dev/null
+                done
+                [ -d "$ROOT" ] || break
+                sleep 0.2
+        done
+        [ -d "$ROOT" ] && echo "WARNING: could not remove $ROOT" >&2
+        for f in "$TMP"/*.out "$TMP/poold.log"; do
+                [ -f "$f" ] && sed "s|^|$(basename "$f"): |" "$f"
+        done
+        rm -rf "$TMP"
+}
+trap 'cleanup; exit 1' INT TERM
+trap 'cleanup' EXIT
+
+# ShrinkDeadline=5s: the clients' acknowledgements, not the deadline, must
+# end the cooperative stage (the default 200 ms is a tight race on a loaded
+# 2-core machine).
+cat >"$CONF" <<EOC
+[Host]
+Total=4G
+Slack=10%
+CgroupDriver=cgroupfs
+CgroupRoot=$ROOT
+
+[Reserve os]
+Size=1G
+
+[Pressure]
+ShrinkDeadline=5s
+
+[Pool cache]
+Kind=cache
+Max=256M
+EOC
+
+# wait_for TRIES CMD...: CMD until it succeeds, TRIES times 0.1 s at most.
+wait_for() {
+        n=$1
+        shift
+        for _ in $(seq "$n"); do
+                "$@" && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+status_json() { "$POOLCTL" status --json --socket "$SOCK"; }
+# arena FIELD: the pool's status arena.FIELD (null if no arena object).
+arena() { status_json | jq -r ".pools[] | select(.name == \"cache\") | .arena.$1"; }
+# last LINE-FILE KEY: KEY= of the last line of a tool's output.
+last() { tail -n 1 "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+vmrss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status" 2>/dev/null; }
+alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# start_holder NAME MIB: a client in the pool's cgroup (poolctl run), so
+# poold sees its memory as the pool's usage and asks it to shrink.
+start_holder() {
+        "$POOLCTL" run --socket "$SOCK" --pool cache -- "$TOOL" --socket "$SOCK" hold cache "$2" 600 \
+                >"$TMP/$1.out" 2>&1 &
+        RUNNERS="$RUNNERS $!"
+        if ! wait_for 100 grep -q '^ready ' "$TMP/$1.out"; then
+                fail "$1 did not get ready"
+                return 1
+        fi
+        PIDS="$PIDS $(last "$TMP/$1.out" pid)"
+}
+
+mkdir "$ROOT" || exit 1
+"$POOLD" -c "$CONF" --socket "$SOCK" >>"$TMP/poold.log" 2>&1 &
+DAEMON=$!
+wait_for 50 "$POOLCTL" status --socket "$SOCK" >/dev/null 2>&1 || { fail "poold did not start"; exit 1; }
+
+# --- (a) two processes share one pool budget ---
+start_holder a 64 || exit 1
+start_holder b 64 || exit 1
+A=$(last "$TMP/a.out" pid)
+B=$(last "$TMP/b.out" pid)
+check_eq "a holds 64 MiB" "$(last "$TMP/a.out" allocated)" $((64 * MiB))
+check_eq "b holds 64 MiB" "$(last "$TMP/b.out" allocated)" $((64 * MiB))
+check_eq "a is in the pool's cgroup" "$(grep -cx "$A" "$POOLS/cache/cgroup.procs")" 1
+check_eq "b is in the pool's cgroup" "$(grep -cx "$B" "$POOLS/cache/cgroup.procs")" 1
+check_eq "status: processes" "$(arena processes)" 2
+charged=$(arena charged)
+sa=$(last "$TMP/a.out" charged_self)
+sb=$(last "$TMP/b.out" charged_self)
+echo "charged=$charged a.charged_self=$sa b.charged_self=$sb"
+# Each arena holds its 64 blocks plus metadata and a partly used extent:
+# the pool's charge is the sum of both (same page), 128 MiB..160 MiB.
+check_eq "status charged = a + b" "$charged" $((sa + sb))
+[ "$charged" -ge $((128 * MiB)) ] && [ "$charged" -le $((160 * MiB)) ] ||
+        fail "status charged $charged not within 128..160 MiB"
+check_eq "a sees the pool's charge" "$(last "$TMP/a.out" max)" $((256 * MiB))
+
+# --- (b) past Max: ENOMEM, nobody killed ---
+# The filler runs outside the pool's cgroup: its arena fills the budget to
+# Max (256M), and the cgroup's limit is that same Max, so inside it the
+# processes' other memory would push the cgroup past its limit first.
+"$TOOL" --socket "$SOCK" fill-until-enomem cache >"$TMP/fill.out" 2>&1
+check_eq "fill-until-enomem exits 0 (ENOMEM seen)" $? 0
+check_eq "the failure is ENOMEM" "$(last "$TMP/fill.out" errno)" ENOMEM
+reached=$(last "$TMP/fill.out" reached)
+fcharged=$(last "$TMP/fill.out" charged)
+echo "filler reached=$reached charged_at_failure=$fcharged"
+[ "$reached" -ge $((64 * MiB)) ] || fail "filler reached only $reached"
+[ "$fcharged" -le $((256 * MiB)) ] || fail "charged $fcharged over Max"
+[ "$fcharged" -ge $((240 * MiB)) ] || fail "charged $fcharged: failed far below Max"
+alive "$A" || fail "a died at Max"
+alive "$B" || fail "b died at Max"
+check_eq "nobody killed: a, b alive" "$(alive "$A" && alive "$B" && echo yes)" yes
+wait_for 50 test "$(arena processes)" = 2 || fail "the filler's slot was not given back"
+check_eq "status after the filler closed: processes" "$(arena processes)" 2
+check_eq "status after the filler closed: charged" "$(arena charged)" "$charged"
+
+# --- (c) target lowered: callbacks, RSS and charge fall, acks ---
+rss_a0=$(vmrss "$A")
+rss_b0=$(vmrss "$B")
+last_seq=$("$POOLCTL" events --json --socket "$SOCK" | jq -s 'map(.seq) | max // 0')
+check_ok "set target 64M" "$POOLCTL" set --socket "$SOCK" --pool cache target 64M
+shrunk() { grep -q '^shrunk ' "$TMP/a.out" && grep -q '^shrunk ' "$TMP/b.out"; }
+wait_for 100 shrunk || fail "the clients did not shrink"
+# Each process frees its share of the excess as it sees it when it polls;
+# the second to poll sees the excess the first left, so one notice returns
+# 1 - p1*p2 of it (at least 3/4 with two processes), not all: ask for half.
+excess=$((charged - 64 * MiB))
+low() { [ "$(arena charged)" -le $((charged - excess / 2)) ]; }
+wait_for 100 low || fail "charged did not fall by half the excess ($charged, target 64M)"
+rss_a1=$(vmrss "$A")
+rss_b1=$(vmrss "$B")
+charged1=$(arena charged)
+echo "rss a $rss_a0 -> $rss_a1, b $rss_b0 -> $rss_b1; charged $charged -> $charged1"
+echo "a: $(grep '^shrunk ' "$TMP/a.out" | tail -n 1)"
+echo "b: $(grep '^shrunk ' "$TMP/b.out" | tail -n 1)"
+[ "$(last "$TMP/a.out" callbacks)" -ge 1 ] || fail "a's callback did not run"
+[ "$(last "$TMP/b.out" callbacks)" -ge 1 ] || fail "b's callback did not run"
+# 128 MiB held, 64M target less 1/64 hysteresis: each frees about 33 MiB.
+[ "$rss_a1" -le $((rss_a0 - 24 * MiB)) ] || fail "a's RSS did not fall by 24 MiB ($rss_a0 -> $rss_a1)"
+[ "$rss_b1" -le $((rss_b0 - 24 * MiB)) ] || fail "b's RSS did not fall by 24 MiB ($rss_b0 -> $rss_b1)"
+[ "$charged1" -lt "$charged" ] || fail "charged did not fall"
+# The notice, then memory.high lowered because every client answered.
+ev_done() {
+        "$POOLCTL" events --json --socket "$SOCK" |
+                jq -e -s "map(select(.seq > $last_seq and .pool == \"cache\" and .action == \"set_high\")) | length > 0" \
+                >/dev/null
+}
+wait_for 100 ev_done || fail "no set_high after the notice"
+"$POOLCTL" events --json --socket "$SOCK" |
+        jq -c -s "map(select(.seq > $last_seq and .pool == \"cache\")) | .[] | {seq, action, new_target, bytes, reason}" \
+        >"$TMP/events.json"
+cat "$TMP/events.json"
+check_eq "a shrink notice for the new target" \
+        "$(jq -s 'map(select(.action == "shrink" and .new_target == 67108864)) | length' "$TMP/events.json")" 1
+notice=$(jq -s 'map(select(.action == "shrink")) | .[0].seq' "$TMP/events.json")
+check_eq "set_high after the notice, because the clients answered" \
+        "$(jq -s "map(select(.action == \"set_high\" and .seq > $notice and (.reason | test(\"clients answered\")))) | length" \
+                "$TMP/events.json")" 1
+
+# --- (d) kill -9 of a client: its charge given back ---
+before=$(arena charged)
+sb=$(last "$TMP/b.out" charged_self)
+kill -9 "$A"
+gone() { [ "$(arena processes)" = 1 ]; }
+wait_for 100 gone || fail "a's slot was not reaped"
+after=$(arena charged)
+echo "charged $before -> $after after kill -9 of a; b holds $sb"
+check_eq "status after kill -9: processes" "$(arena processes)" 1
+[ "$after" -lt "$before" ] || fail "charged did not drop ($before -> $after)"
+check_eq "what is left is b's" "$after" "$sb"
+alive "$B" || fail "b died with a"
+
+exit "$FAILED"
