@@ -142,8 +142,10 @@ int pool_set_target(Pool *p, uint64_t target);
 /* Runs pending shrink work: reads poold's requests (opened through poold),
  * and if the pool is over its target, asks the callbacks for this process's
  * share of the excess, then purges the arena; a request from poold is then
- * acknowledged with the charge given back. Never blocks on poold (an
- * acknowledgement waits at most 1 s for room in the socket buffer).
+ * acknowledged with the charge given back. Then publishes the arena's
+ * allocated/active/resident in the budget page (poolctl status sums them).
+ * Never blocks on poold (an acknowledgement waits at most 1 s for room in
+ * the socket buffer).
  * Returns 1 if it shrank, 0 if nothing was pending, or a negative errno. */
 int pool_poll(Pool *p);
 
@@ -158,7 +160,9 @@ int pool_shrink_now(Pool *p, uint64_t *ret_released);
  * the poller too. Owned by P; do not read it. Returns the fd. */
 int pool_get_fd(Pool *p);
 
-/* Fills RET with the pool's figures. Returns 0 or a negative errno. */
+/* Fills RET with the pool's figures. Through poold, also publishes the
+ * arena's allocated/active/resident in the budget page for poolctl status
+ * (as pool_poll() does). Returns 0 or a negative errno. */
 int pool_stats(Pool *p, PoolStats *ret);
 
 /* --- A ready cache on top of a pool: byte-string keys and values, a hash

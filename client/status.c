@@ -184,17 +184,23 @@ int status_print(json_object *status, FILE *out) {
         }
 
         /* Bytes charged through libpoold arenas, per pool with clients
-         * ("arena" is null when a pool has no page or no client). */
+         * ("arena" is null when a pool has no page or no client), and what
+         * the arenas hold: allocated..resident is allocator overhead
+         * (dashes from a poold that does not report them). */
         bool arenas = false;
         for (size_t i = 0; i < np; i++) {
                 json_object *p = json_object_array_get_idx(pools, i), *ar = get(p, "arena");
+                char al[SIZE_FMT_MAX], ac[SIZE_FMT_MAX], re[SIZE_FMT_MAX];
                 if (!ar || !json_object_is_type(ar, json_type_object))
                         continue;
                 if (!arenas)
-                        fprintf(out, "\n%-16s %9s %9s %9s\n", "LIBPOOLD", "CHARGED", "PEAK", "PROCESSES");
+                        fprintf(out, "\n%-16s %9s %9s %9s %9s %9s %9s\n", "LIBPOOLD", "CHARGED", "ALLOCATED", "ACTIVE",
+                                "RESIDENT", "PEAK", "PROCESSES");
                 arenas = true;
-                fprintf(out, "%-16s %9s %9s %9s\n", get_str(p, "name") ?: "?", size_or_dash(ar, "charged", a),
-                        size_or_dash(ar, "peak", b), count_or_dash(ar, "processes", n1));
+                fprintf(out, "%-16s %9s %9s %9s %9s %9s %9s\n", get_str(p, "name") ?: "?",
+                        size_or_dash(ar, "charged", a), size_or_dash(ar, "allocated", al),
+                        size_or_dash(ar, "active", ac), size_or_dash(ar, "resident", re), size_or_dash(ar, "peak", b),
+                        count_or_dash(ar, "processes", n1));
         }
 
         const char *bar = get_str(host, "bar");

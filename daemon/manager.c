@@ -834,6 +834,9 @@ int manager_status_json(Manager *m, json_object **ret) {
                 if (m->pages && pages_stats(m->pages, pc->name, &as) >= 0 && (as.processes > 0 || as.charged > 0)) {
                         arena = json_object_new_object();
                         json_add(arena, "charged", json_object_new_uint64(as.charged));
+                        json_add(arena, "allocated", json_object_new_uint64(as.allocated));
+                        json_add(arena, "active", json_object_new_uint64(as.active));
+                        json_add(arena, "resident", json_object_new_uint64(as.resident));
                         json_add(arena, "peak", json_object_new_uint64(as.peak));
                         json_add(arena, "processes", json_object_new_uint64(as.processes));
                         json_add(arena, "commit_failures", json_object_new_uint64(as.commit_failures));

@@ -186,12 +186,19 @@ static bool pages_pid_dead(pid_t pid) {
         return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
-static uint64_t pages_reap_pool(PagesPool *pp, uint64_t *ret_live) {
-        uint64_t freed = 0, live = 0;
+/* The arena figures of the live slots, summed (pages_reap_pool()). */
+typedef struct PagesLive {
+        uint64_t processes;
+        uint64_t allocated, active, resident;
+} PagesLive;
+
+static uint64_t pages_reap_pool(PagesPool *pp, PagesLive *ret_live) {
+        uint64_t freed = 0;
+        PagesLive live = {};
 
         if (!pp->page) {
                 if (ret_live)
-                        *ret_live = 0;
+                        *ret_live = live;
                 return 0;
         }
         BudgetPool *bp = pages_pool(pp);
@@ -204,7 +211,10 @@ static uint64_t pages_reap_pool(PagesPool *pp, uint64_t *ret_live) {
                 /* Negative: a process poold cannot see (another PID
                  * namespace), which "open" told so: never reaped. */
                 if (pid < 0 || !pages_pid_dead(pid)) {
-                        live++;
+                        live.processes++;
+                        live.allocated += atomic_load_explicit(&s->allocated, memory_order_relaxed);
+                        live.active += atomic_load_explicit(&s->active, memory_order_relaxed);
+                        live.resident += atomic_load_explicit(&s->resident, memory_order_relaxed);
                         continue;
                 }
                 freed += budget_proc_reap(bp, s);
@@ -226,7 +236,7 @@ int pages_stats(Pages *p, const char *pool, PagesPoolStats *ret) {
         if (!pp)
                 return -ENOENT;
 
-        uint64_t live;
+        PagesLive live;
         uint64_t reaped = pages_reap_pool(pp, &live);
         if (!pp->page) {
                 *ret = (PagesPoolStats) { .max = pp->max, .target = pp->target };
@@ -238,10 +248,13 @@ int pages_stats(Pages *p, const char *pool, PagesPoolStats *ret) {
                 .target = atomic_load(&bp->target),
                 .charged = atomic_load(&bp->charged),
                 .peak = atomic_load(&bp->peak),
-                .processes = live,
+                .processes = live.processes,
                 .commit_failures = atomic_load(&bp->commit_failures),
                 .shrink_released = atomic_load(&bp->shrink_released),
                 .reaped = reaped,
+                .allocated = live.allocated,
+                .active = live.active,
+                .resident = live.resident,
         };
         return 0;
 }

@@ -38,6 +38,12 @@ typedef struct PagesPoolStats {
         uint64_t commit_failures;  /* commits refused at Max, every client */
         uint64_t shrink_released;  /* charge given back by client shrinks, every client */
         uint64_t reaped;           /* charge given back for dead processes by this call */
+        /* Summed over live slots, as each client last published them
+         * (BudgetProc: at its pool_poll(), pool_stats(), or once a second
+         * by its shrink thread; 0 from clients older than these fields). */
+        uint64_t allocated;        /* bytes in live allocations */
+        uint64_t active;           /* bytes of the pages holding them */
+        uint64_t resident;         /* jemalloc's upper bound of the arenas' pages in RAM */
 } PagesPoolStats;
 
 /* Returns 0 with an empty set in *RET, or -ENOMEM. */

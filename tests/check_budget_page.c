@@ -146,12 +146,23 @@ START_TEST(test_charge_rules) {
         ck_assert_int_eq(budget_proc_attach(pg, 1, 1235, &s2), 0);
         ck_assert_int_eq(budget_proc_attach(pg, 1, 1236, &s3), -ENOSPC);
         ck_assert_int_eq(budget_charge(bp, s2, 2 * M), 1);
+        /* The arena figures a process publishes go with its slot. */
+        budget_proc_set_arena(s, 3 * M, 4 * M, 5 * M);
+        ck_assert_uint_eq(atomic_load(&s->allocated), 3 * M);
+        ck_assert_uint_eq(atomic_load(&s->active), 4 * M);
+        ck_assert_uint_eq(atomic_load(&s->resident), 5 * M);
         ck_assert_uint_eq(budget_proc_reap(bp, s), 5 * M);
+        ck_assert_uint_eq(atomic_load(&s->allocated), 0);
+        ck_assert_uint_eq(atomic_load(&s->active), 0);
+        ck_assert_uint_eq(atomic_load(&s->resident), 0);
         ck_assert_uint_eq(atomic_load(&bp->charged), 2 * M);
+        /* A slot a writer left figures in (not through reap) starts at 0. */
+        budget_proc_set_arena(s, 1, 2, 3);
         ck_assert_int_eq(budget_proc_attach(pg, 1, 1236, &s3), 0);
         ck_assert_ptr_eq(s3, s);
         ck_assert_int_eq(atomic_load(&s3->pid), 1236);
         ck_assert_uint_eq(atomic_load(&s3->charged), 0);
+        ck_assert_uint_eq(atomic_load(&s3->allocated) + atomic_load(&s3->active) + atomic_load(&s3->resident), 0);
         ck_assert_int_eq(budget_proc_attach(pg, 7, 1, &s3), -ENOENT);
         budget_page_unmap(pg);
 }

@@ -212,6 +212,7 @@ START_TEST(test_reap) {
         BudgetProc *self;
         ck_assert_int_eq(budget_proc_attach(pg, 0, getpid(), &self), 0);
         ck_assert_int_eq(budget_charge(bp, self, 3 * M), 0);
+        budget_proc_set_arena(self, 1 * M, 2 * M, 3 * M);
 
         /* A child charges 5 MiB and dies without giving them back. */
         pid_t pid = fork();
@@ -220,6 +221,7 @@ START_TEST(test_reap) {
                 BudgetProc *slot;
                 if (budget_proc_attach(pg, 0, getpid(), &slot) < 0 || budget_charge(bp, slot, 5 * M) < 0)
                         _exit(1);
+                budget_proc_set_arena(slot, 10 * M, 20 * M, 30 * M);
                 _exit(0);
         }
         int status;
@@ -232,6 +234,10 @@ START_TEST(test_reap) {
         ck_assert_uint_eq(s.charged, 3 * M);
         ck_assert_uint_eq(s.peak, 8 * M);
         ck_assert_uint_eq(s.processes, 1);
+        /* The arena figures of live slots only: the dead child's are gone. */
+        ck_assert_uint_eq(s.allocated, 1 * M);
+        ck_assert_uint_eq(s.active, 2 * M);
+        ck_assert_uint_eq(s.resident, 3 * M);
         /* Nothing left to reap. */
         ck_assert_uint_eq(pages_reap(p), 0);
 
@@ -240,16 +246,22 @@ START_TEST(test_reap) {
         BudgetProc *unseen;
         ck_assert_int_eq(budget_proc_attach(pg, 0, -1, &unseen), 0);
         ck_assert_int_eq(budget_charge(bp, unseen, 2 * M), 0);
+        budget_proc_set_arena(unseen, 4 * M, 5 * M, 6 * M);
         ck_assert_int_eq(pages_stats(p, "alpha", &s), 0);
         ck_assert_uint_eq(s.reaped, 0);
         ck_assert_uint_eq(s.charged, 5 * M);
         ck_assert_uint_eq(s.processes, 2);
+        /* Summed over the live slots. */
+        ck_assert_uint_eq(s.allocated, 5 * M);
+        ck_assert_uint_eq(s.active, 7 * M);
+        ck_assert_uint_eq(s.resident, 9 * M);
         budget_proc_reap(bp, unseen);
 
         budget_proc_reap(bp, self);
         ck_assert_int_eq(pages_stats(p, "alpha", &s), 0);
         ck_assert_uint_eq(s.processes, 0);
         ck_assert_uint_eq(s.charged, 0);
+        ck_assert_uint_eq(s.allocated + s.active + s.resident, 0);
 
         budget_page_unmap(pg);
         pages_free(p);

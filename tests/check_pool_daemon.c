@@ -98,6 +98,13 @@ static int verb_step(ControlRequest *req, json_object *args, void *ud, json_obje
         ck_assert_uint_ge(s.charged, 24 * M);
         ck_assert_uint_eq(s.processes, 1);
         F.charged_before = s.charged;
+        /* The client's pool_stats() published its arena's figures: its 24
+         * blocks, on pages at least as large, in RAM at most what it
+         * charged (jemalloc's resident is an upper bound of committed). */
+        ck_assert_uint_eq(s.allocated, 24 * M);
+        ck_assert_uint_ge(s.active, s.allocated);
+        ck_assert_uint_ge(s.resident, s.active);
+        ck_assert_uint_le(s.resident, s.charged);
 
         unsigned subscribers = control_subscriber_count(F.c, "pool/cache");
         ck_assert_int_eq(pages_set_target(F.pages, "cache", 8 * M), 0);
@@ -120,6 +127,9 @@ static int verb_acked(ControlRequest *req, json_object *args, void *ud, json_obj
         json_object_object_add(o, "n", json_object_new_int((int) F.n_acks));
         json_object_object_add(o, "seq", json_object_new_uint64(F.ack_seq));
         json_object_object_add(o, "freed", json_object_new_uint64(F.ack_freed));
+        PagesPoolStats s;
+        ck_assert_int_eq(pages_stats(F.pages, "cache", &s), 0);
+        json_object_object_add(o, "allocated", json_object_new_uint64(s.allocated));
         *ret = o;
         return 0;
 }
@@ -227,6 +237,9 @@ static void child_shrink(unsigned flags) {
         CHILD_CHECK(pool_stats(p, &st) == 0);
         uint64_t before = st.charged_self;
         CHILD_CHECK(before >= BLOCKS * M);
+        /* pool_stats() published the arena's figures in this process's
+         * slot: "step" checks what the server sees of them. */
+        uint64_t allocated_before = st.allocated;
 
         /* Nothing pending yet: the fd is quiet. */
         struct pollfd pfd = { .fd = pool_get_fd(p), .events = POLLIN };
@@ -243,6 +256,11 @@ static void child_shrink(unsigned flags) {
         } else {
                 CHILD_CHECK(poll(&pfd, 1, 10000) == 1);
                 CHILD_CHECK(pool_poll(p) == 1);
+                /* pool_poll() published what the shrink left; the server
+                 * reads it from the page. */
+                int64_t after = call_int(c, "acked", "allocated");
+                CHILD_CHECK(after >= 0 && (uint64_t) after < allocated_before);
+                CHILD_CHECK((uint64_t) after == (uint64_t) n_blocks * M);
         }
         CHILD_CHECK(atomic_load(&shrink_calls) > 0);
         CHILD_CHECK(pool_stats(p, &st) == 0);

@@ -75,8 +75,10 @@ START_TEST(test_golden_warnings) {
 }
 END_TEST
 
-/* Pools with libpoold clients: a LIBPOOLD table of the "arena" objects,
- * none for a null one, dashes for absent figures. */
+/* Pools with libpoold clients: a LIBPOOLD table of the "arena" objects
+ * (charged, allocated, active, resident, peak, processes), none for a null
+ * one, dashes for absent figures (scratch: a poold without allocated,
+ * active and resident). */
 START_TEST(test_golden_arena) {
         golden("status-arena");
 }

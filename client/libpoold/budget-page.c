@@ -16,6 +16,9 @@ _Static_assert(sizeof(BudgetProc) == 64, "BudgetProc is 64 bytes");
 _Static_assert(offsetof(BudgetPool, target_seq) == 64, "BudgetPool line 1");
 _Static_assert(offsetof(BudgetPool, charged) == 128, "BudgetPool line 2");
 _Static_assert(offsetof(BudgetPool, numa_nodes) == 192, "BudgetPool lines 3-4");
+/* Formerly reserved[3]: version 1 clients that predate them leave 0 there. */
+_Static_assert(offsetof(BudgetProc, allocated) == 40 && offsetof(BudgetProc, resident) == 56,
+               "BudgetProc arena figures where reserved[3] was");
 _Static_assert(sizeof(BUDGET_PAGE_MAGIC) == 8, "magic is 8 bytes with its NUL");
 /* Counters are shared across processes: they must be lock-free (a lock-based
  * fallback would keep its lock in this process's memory, not in the page). */
@@ -210,6 +213,7 @@ int budget_proc_attach(const BudgetPage *pg, unsigned i, pid_t pid, BudgetProc *
                 int32_t expected = 0;
                 if (atomic_compare_exchange_strong(&s->pid, &expected, (int32_t) pid)) {
                         atomic_store(&s->seen_seq, 0);
+                        budget_proc_set_arena(s, 0, 0, 0);
                         *ret = s;
                         return 0;
                 }
@@ -223,8 +227,17 @@ uint64_t budget_proc_reap(BudgetPool *bp, BudgetProc *slot) {
                 atomic_fetch_sub(&bp->charged, n);
         atomic_store(&slot->shrink_requested, 0);
         atomic_store(&slot->shrink_released, 0);
+        budget_proc_set_arena(slot, 0, 0, 0);
         atomic_store(&slot->pid, 0);
         return n;
+}
+
+void budget_proc_set_arena(BudgetProc *slot, uint64_t allocated, uint64_t active, uint64_t resident) {
+        /* Three relaxed stores: a reader may see a mix of two refreshes,
+         * which for figures a second old is no worse than either. */
+        atomic_store_explicit(&slot->allocated, allocated, memory_order_relaxed);
+        atomic_store_explicit(&slot->active, active, memory_order_relaxed);
+        atomic_store_explicit(&slot->resident, resident, memory_order_relaxed);
 }
 
 int budget_charge(BudgetPool *bp, BudgetProc *slot, uint64_t n) {

@@ -114,7 +114,19 @@ typedef struct BudgetProc {
         _Atomic uint64_t seen_seq;        /* the target_seq this process last shrank for */
         _Atomic uint64_t shrink_requested; /* bytes its callbacks were asked for */
         _Atomic uint64_t shrink_released;  /* charge its shrinks gave back */
-        uint64_t reserved[3];
+        /* What its arena holds, from jemalloc's per-arena stats, written by
+         * the process itself at pool_poll(), pool_stats() and by its shrink
+         * thread (at most once a second), never from an extent hook
+         * (jemalloc holds the arena's locks there): so as fresh as the
+         * process's last poll. allocated: bytes in live allocations; active:
+         * bytes of the pages holding them; resident: jemalloc's upper
+         * bound of the arena's pages in RAM, its metadata included. The gap
+         * allocated..resident is allocator overhead. These were reserved[3]
+         * (always 0) before, so the layout and BUDGET_PAGE_VERSION are
+         * unchanged: a client older than this writes 0 here. */
+        _Atomic uint64_t allocated;
+        _Atomic uint64_t active;
+        _Atomic uint64_t resident;
 } BudgetProc;
 
 /* A mapping of a page in this process. */
@@ -175,6 +187,9 @@ int budget_charge(BudgetPool *bp, BudgetProc *slot, uint64_t n);
 
 /* Takes N bytes off BP (and SLOT). Lock-free and allocation-free. */
 void budget_uncharge(BudgetPool *bp, BudgetProc *slot, uint64_t n);
+
+/* Publishes SLOT's arena figures (BudgetProc.allocated, active, resident). */
+void budget_proc_set_arena(BudgetProc *slot, uint64_t allocated, uint64_t active, uint64_t resident);
 
 /* Sets BP's target and bumps target_seq. Returns 0 or -ERANGE (over max). */
 int budget_set_target(BudgetPool *bp, uint64_t target);

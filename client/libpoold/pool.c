@@ -562,6 +562,9 @@ int pool_stats(Pool *p, PoolStats *ret) {
         int r = arena_get_stats(p->arena, &a);
         if (r < 0)
                 return r;
+        /* Fresh figures: poold's status shows them too. */
+        if (p->proc)
+                budget_proc_set_arena(p->proc, a.allocated, a.active, a.resident);
 
         *ret = (PoolStats) {
                 .allocated = a.allocated,

@@ -170,7 +170,17 @@ out:
         return r;
 }
 
-int pool_poll(Pool *p) {
+/* Publishes the arena's figures in this process's slot, for poold's status
+ * (BudgetProc.allocated, active, resident). Here and in pool_stats(), never
+ * in an extent hook: reading them takes jemalloc's stats locks, which the
+ * hooks' callers hold. */
+static void shrink_publish_arena(Pool *p) {
+        ArenaStats a;
+        if (p->proc && arena_get_stats(p->arena, &a) >= 0)
+                budget_proc_set_arena(p->proc, a.allocated, a.active, a.resident);
+}
+
+static int shrink_poll(Pool *p, bool publish) {
         bool requested = false;
         uint64_t seq = 0;
 
@@ -187,7 +197,14 @@ int pool_poll(Pool *p) {
          * a later request supersedes earlier ones (docs/protocol.md). */
         if (requested)
                 pool_daemon_ack(p, seq);
+        /* After the shrink: poold's status then shows what it left. */
+        if (publish)
+                shrink_publish_arena(p);
         return r;
+}
+
+int pool_poll(Pool *p) {
+        return shrink_poll(p, true);
 }
 
 int pool_set_target(Pool *p, uint64_t target) {
@@ -203,12 +220,21 @@ static void *shrink_thread_main(void *arg) {
         Pool *p = arg;
         /* With poold, the epoll fd: its requests wake the thread too. */
         struct pollfd pfd = { .fd = pool_get_fd(p), .events = POLLIN };
+        uint64_t published = 0;
 
         while (!atomic_load(&p->closing)) {
                 (void) poll(&pfd, 1, SHRINK_THREAD_PERIOD_MS);
                 if (atomic_load(&p->closing))
                         break;
-                (void) pool_poll(p);
+                /* The arena's figures at most once a period: refreshing
+                 * jemalloc's stats ("epoch") merges every arena's under
+                 * its ctl lock, and a busy pool can wake this thread at
+                 * every commit over the target. */
+                uint64_t now = shrink_now_ns();
+                bool publish = published == 0 || now - published >= SHRINK_THREAD_PERIOD_MS * UINT64_C(1000000);
+                if (publish)
+                        published = now;
+                (void) shrink_poll(p, publish);
         }
         return NULL;
 }

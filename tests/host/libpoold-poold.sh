@@ -152,6 +152,27 @@ check_eq "status charged = a + b" "$charged" $((sa + sb))
         fail "status charged $charged not within 128..160 MiB"
 check_eq "a sees the pool's charge" "$(last "$TMP/a.out" max)" $((256 * MiB))
 
+# --- (e) status shows what the arenas hold (published at pool_poll) ---
+al=$(arena allocated)
+ac=$(arena active)
+re=$(arena resident)
+echo "arena allocated=$al active=$ac resident=$re charged=$charged"
+if [ "$al" = null ] || [ -z "$al" ]; then
+        fail "status has no arena.allocated"
+else
+        # Only the 1 MiB blocks live in the arenas: exactly a's and b's.
+        check_eq "status arena.allocated = a's + b's blocks" "$al" $((128 * MiB))
+        [ "$ac" -ge "$al" ] || fail "arena.active $ac < allocated $al"
+        [ "$re" -ge "$ac" ] || fail "arena.resident $re < active $ac"
+        # resident is jemalloc's upper bound of committed pages: never more
+        # than what the hooks charged.
+        [ "$re" -le "$charged" ] || fail "arena.resident $re > charged $charged"
+        echo "ok: allocated <= active <= resident <= charged"
+fi
+"$POOLCTL" status --socket "$SOCK" | sed -n '/^LIBPOOLD/,/^$/p' >"$TMP/table"
+cat "$TMP/table"
+check_eq "poolctl status LIBPOOLD table: cache ALLOCATED" "$(awk '$1 == "cache" { print $3 }' "$TMP/table")" 128.0M
+
 # --- (b) past Max: ENOMEM, nobody killed ---
 # The filler runs outside the pool's cgroup: its arena fills the budget to
 # Max (256M), and the cgroup's limit is that same Max, so inside it the
@@ -197,6 +218,9 @@ echo "b: $(grep '^shrunk ' "$TMP/b.out" | tail -n 1)"
 [ "$rss_a1" -le $((rss_a0 - 24 * MiB)) ] || fail "a's RSS did not fall by 24 MiB ($rss_a0 -> $rss_a1)"
 [ "$rss_b1" -le $((rss_b0 - 24 * MiB)) ] || fail "b's RSS did not fall by 24 MiB ($rss_b0 -> $rss_b1)"
 [ "$charged1" -lt "$charged" ] || fail "charged did not fall"
+# Each client's pool_poll() published what its shrink left.
+check_eq "status arena.allocated after the shrink = a's + b's blocks" "$(arena allocated)" \
+        $(($(last "$TMP/a.out" allocated) + $(last "$TMP/b.out" allocated)))
 # The notice, then memory.high lowered because every client answered.
 ev_done() {
         "$POOLCTL" events --json --socket "$SOCK" |
