@@ -182,6 +182,37 @@ START_TEST(test_shrink_share) {
         ck_assert_uint_eq(budget_shrink_share(2 * T, T, 3 * T / 2), 3 * T / 4);
         /* a slot reading more than the total (racing reads): the whole excess */
         ck_assert_uint_eq(budget_shrink_share(100, 60, 120), 40);
+
+        /* At the target change: the same fraction of each process's charge. */
+        ck_assert_uint_eq(budget_shrink_share_at(0, 60, 50), 0); /* unknown (older writer) */
+        ck_assert_uint_eq(budget_shrink_share_at(60, 60, 50), 0);
+        ck_assert_uint_eq(budget_shrink_share_at(100, 60, 50), 20);
+        ck_assert_uint_eq(budget_shrink_share_at(4, 1, 1), 1); /* 0.75 rounded up */
+        ck_assert_uint_eq(budget_shrink_share_at(2 * T, T, 3 * T / 2), 3 * T / 4);
+        /* Two equal processes, 140 -> 60: the first frees 40 either way;
+         * the second, after it, is asked 20 by the excess left (100 - 60,
+         * half of it by its share) and 40 by the fraction: the pool reaches
+         * 60 only with the fraction. */
+        ck_assert_uint_eq(budget_shrink_share(140, 60, 70), 40);
+        ck_assert_uint_eq(budget_shrink_share(100, 60, 70), 28);
+        ck_assert_uint_eq(budget_shrink_share_at(140, 60, 70), 40);
+}
+END_TEST
+
+/* budget_set_target() records what was charged when the target changed. */
+START_TEST(test_target_charged) {
+        BudgetPage *pg = page_with_pool(1, 100 * M, 100 * M);
+        BudgetPool *bp = budget_page_pool(pg, 1);
+        ck_assert_int_eq(budget_charge(bp, NULL, 70 * M), 0);
+        ck_assert_int_eq(budget_set_target(bp, 40 * M), 0);
+        ck_assert_uint_eq(atomic_load(&bp->target_charged), 70 * M);
+        budget_uncharge(bp, NULL, 30 * M);
+        ck_assert_uint_eq(atomic_load(&bp->target_charged), 70 * M);
+        ck_assert_int_eq(budget_set_target(bp, 200 * M), -ERANGE);
+        ck_assert_uint_eq(atomic_load(&bp->target_charged), 70 * M);
+        ck_assert_int_eq(budget_set_target(bp, 30 * M), 0);
+        ck_assert_uint_eq(atomic_load(&bp->target_charged), 40 * M);
+        budget_page_unmap(pg);
 }
 END_TEST
 
@@ -323,6 +354,7 @@ int main(void) {
         tcase_add_test(tc, test_mismatch_refused);
         tcase_add_test(tc, test_charge_rules);
         tcase_add_test(tc, test_shrink_share);
+        tcase_add_test(tc, test_target_charged);
         tcase_add_test(tc, test_threads_exact);
         tcase_add_test(tc, test_threads_max_holds);
         tcase_add_test(tc, test_fork_shared);

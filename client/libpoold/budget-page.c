@@ -271,9 +271,20 @@ void budget_uncharge(BudgetPool *bp, BudgetProc *slot, uint64_t n) {
 int budget_set_target(BudgetPool *bp, uint64_t target) {
         if (target > atomic_load(&bp->max))
                 return -ERANGE;
+        /* Before the seq: a process that sees the new seq sees this too. */
+        atomic_store(&bp->target_charged, atomic_load(&bp->charged));
         atomic_store(&bp->target, target);
         atomic_fetch_add(&bp->target_seq, 1);
         return 0;
+}
+
+uint64_t budget_shrink_share_at(uint64_t charged_then, uint64_t target, uint64_t self) {
+        if (charged_then <= target || self == 0)
+                return 0;
+        /* self * (charged_then - target) / charged_then, rounded up, in 128
+         * bits as budget_shrink_share(); never more than SELF. */
+        unsigned __int128 x = (unsigned __int128) (charged_then - target) * self;
+        return (uint64_t) ((x + charged_then - 1) / charged_then);
 }
 
 uint64_t budget_shrink_share(uint64_t charged, uint64_t target, uint64_t self) {

@@ -98,7 +98,13 @@ typedef struct BudgetPool {
         _Atomic uint64_t commit_failures; /* commits refused over max */
         _Atomic uint64_t shrink_released; /* charge given back by shrinks, every process */
         _Atomic uint64_t peak;            /* highest charged */
-        uint64_t reserved1[4];
+        /* charged when the target last changed (budget_set_target), so
+         * every process frees the same fraction of its own charge for that
+         * change, whenever it gets to it (budget_shrink_share_at()). 0 from
+         * a writer older than this field (was reserved1[0], layout and
+         * version unchanged): processes then go by the current excess. */
+        _Atomic uint64_t target_charged;
+        uint64_t reserved1[3];
         /* cache line 2: written by every commit of every process */
         _Atomic uint64_t charged;
         uint64_t reserved2[7];
@@ -191,10 +197,22 @@ void budget_uncharge(BudgetPool *bp, BudgetProc *slot, uint64_t n);
 /* Publishes SLOT's arena figures (BudgetProc.allocated, active, resident). */
 void budget_proc_set_arena(BudgetProc *slot, uint64_t allocated, uint64_t active, uint64_t resident);
 
-/* Sets BP's target and bumps target_seq. Returns 0 or -ERANGE (over max). */
+/* Sets BP's target, records what is charged then (target_charged) and
+ * bumps target_seq. Returns 0 or -ERANGE (over max). */
 int budget_set_target(BudgetPool *bp, uint64_t target);
 
 /* This process's share of a shrink: of CHARGED (every process) over TARGET,
  * the part in proportion to SELF (this process's charge), rounded up.
  * Returns 0 when not over target. Pure. */
 uint64_t budget_shrink_share(uint64_t charged, uint64_t target, uint64_t self);
+
+/* This process's share of a target change: the fraction of SELF that the
+ * pool had to lose when the change was made, CHARGED_THEN (target_charged)
+ * over TARGET, rounded up. budget_shrink_share() asks for a share of the
+ * excess left now: after another process has shrunk, that is a share of
+ * what it left, and one round falls short (two equal clients of a pool at
+ * 132 MiB told 64 MiB were left at 73 MiB, measured on the host). With the
+ * fraction, every process frees its part of the excess as it was, whoever
+ * goes first. Returns 0 when CHARGED_THEN is 0 (unknown) or not over
+ * TARGET. Pure. */
+uint64_t budget_shrink_share_at(uint64_t charged_then, uint64_t target, uint64_t self);

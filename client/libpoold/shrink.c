@@ -93,8 +93,15 @@ static int shrink_run(Pool *p, uint64_t *ret_released) {
         /* Only this process's share: every process using the pool is asked
          * for its part of the excess, not for all of it. */
         uint64_t need = 0;
-        if (charged > target)
-                need = budget_shrink_share(charged, target - target / SHRINK_HYSTERESIS_DIV, self);
+        if (charged > target) {
+                uint64_t goal = target - target / SHRINK_HYSTERESIS_DIV;
+                need = budget_shrink_share(charged, goal, self);
+                /* First round for this target: the fraction of our charge
+                 * the pool had to lose when it was set, which does not
+                 * shrink because another process went first. */
+                if (seq != p->seen_seq)
+                        need = MAX(need, budget_shrink_share_at(atomic_load(&p->bp->target_charged), goal, self));
+        }
         uint64_t reported = 0;
         for (size_t i = 0; i < p->n_callbacks && reported < need; i++) {
                 uint64_t got = p->callbacks[i].fn(p, need - reported, p->callbacks[i].userdata);
