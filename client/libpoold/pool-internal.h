@@ -82,6 +82,7 @@ struct Pool {
         uint64_t seen_seq;
         _Atomic uint64_t n_shrinks;
         _Atomic uint64_t shrink_requested;
+        _Atomic uint64_t published_ns;   /* when pool_poll() last published the arena's figures */
         _Atomic uint64_t shrink_reported;
         _Atomic uint64_t shrink_released;
         _Atomic uint64_t last_shrink_ns;

@@ -210,8 +210,22 @@ static int shrink_poll(Pool *p, bool publish) {
         return r;
 }
 
+/* pool_poll() publishes the arena's figures at most this often (and after
+ * any shrink): refreshing jemalloc's stats ("epoch") merges every arena's
+ * under its ctl lock, tens of microseconds with a few arenas, and an
+ * application may poll far more often than status is read. */
+#define POOL_POLL_PUBLISH_NS (UINT64_C(100) * 1000000)
+
 int pool_poll(Pool *p) {
-        return shrink_poll(p, true);
+        uint64_t now = shrink_now_ns(), last = atomic_load(&p->published_ns);
+        uint64_t shrinks = atomic_load(&p->n_shrinks);
+        bool due = last == 0 || now - last >= POOL_POLL_PUBLISH_NS;
+        int r = shrink_poll(p, due);
+        if (due)
+                atomic_store(&p->published_ns, now);
+        else if (atomic_load(&p->n_shrinks) != shrinks)
+                shrink_publish_arena(p); /* a shrink ran: status shows what it left */
+        return r;
 }
 
 int pool_set_target(Pool *p, uint64_t target) {
