@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "budget.h"
@@ -36,6 +37,7 @@ typedef struct PoolState {
 
 typedef struct ReserveState {
         char *path;  /* its cgroup directory, resolved once (a D-Bus round trip for Unit=) */
+        uint64_t retry_after; /* CLOCK_MONOTONIC usec: no path lookup before */
         bool measured;
         int error; /* -errno of finding or reading its cgroup, 0 */
         uint64_t current;
@@ -177,6 +179,12 @@ static void pool_limits_from(const PoolConf *pc, const PoolBudget *pb, uint64_t 
          * mems (that would turn it into a bind). */
         if (pc->numa.mode == NUMA_BIND || pc->numa.mode == NUMA_INTERLEAVE)
                 ret->mems = pc->numa.nodes;
+}
+
+static uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
 }
 
 static uint64_t page_size(void) {
@@ -569,6 +577,8 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
 /* Reads WHAT (CgStatRead bits; usage always) of every pool, and the
  * measured reserves' usage. The pressure rounds read CGSTAT_READ_TICK (2
  * files a pool on v2); status reads everything. */
+static void manager_read_reserves(Manager *m);
+
 static int manager_read_stats(Manager *m, unsigned what) {
         for (size_t i = 0; i < m->config->n_pools; i++) {
                 PoolState *p = &m->pools[i];
@@ -592,6 +602,16 @@ static int manager_read_stats(Manager *m, unsigned what) {
                 p->stat = s;
         }
 
+        manager_read_reserves(m);
+        return 0;
+}
+
+/* The measured reserves' usage: one file each (a Unit='s cgroup path is
+ * resolved once, and looked up again at most every 5 s while the unit is
+ * not there: the lookup is a D-Bus round trip, the rounds come every 100 ms
+ * under pressure). */
+static void manager_read_reserves(Manager *m) {
+        uint64_t now = now_monotonic_usec();
         for (size_t i = 0; i < m->config->n_reserves; i++) {
                 const ReserveConf *rc = &m->config->reserves[i];
                 ReserveState *rs = &m->reserves[i];
@@ -599,8 +619,13 @@ static int manager_read_stats(Manager *m, unsigned what) {
                 if (!rs->measured)
                         continue;
                 int r = 0;
-                if (!rs->path)
+                if (!rs->path) {
+                        if (now < rs->retry_after)
+                                continue; /* keeps its last error */
                         r = cgroup_driver_reserve_path(m->driver, rc->unit, rc->cgroup, &rs->path);
+                        if (r < 0)
+                                rs->retry_after = now + 5 * 1000000ULL;
+                }
                 if (r >= 0)
                         r = cgstat_read_current(rs->path, &rs->current);
                 rs->error = r < 0 ? r : 0;
@@ -609,8 +634,6 @@ static int manager_read_stats(Manager *m, unsigned what) {
                 if (r < 0)
                         rs->path = (free(rs->path), NULL);
         }
-
-        return 0;
 }
 
 int manager_refresh_stats(Manager *m) {
@@ -623,6 +646,13 @@ static void manager_measure(void *userdata, PolicyPoolSample *pools, size_t n_po
                             size_t n_reserves) {
         Manager *m = userdata;
 
+        if (!pools) {
+                manager_read_reserves(m);
+                for (size_t i = 0; i < n_reserves && i < m->config->n_reserves; i++)
+                        if (m->reserves[i].measured && m->reserves[i].error == 0)
+                                reserve_usage[i] = m->reserves[i].current;
+                return;
+        }
         (void) manager_read_stats(m, CGSTAT_READ_TICK);
         for (size_t i = 0; i < n_pools && i < m->config->n_pools; i++) {
                 if (m->pools[i].stat_error == 0)

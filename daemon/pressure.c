@@ -239,15 +239,17 @@ static void pressure_measure(Pressure *p, uint64_t now) {
         for (size_t i = 0; i < p->n_pools && !fired; i++)
                 fired = p->pools[i].psi_fired;
         bool low = p->mem_available != POLICY_UNKNOWN && p->mem_available <= p->signals.watermark;
+        for (size_t i = 0; i < p->n_reserves; i++)
+                p->reserve_usage[i] = POLICY_UNKNOWN;
         if (p->have_samples && !p->pressure && !fired && !low && now - p->measured_usec < PRESSURE_MEASURE_CALM_USEC &&
-            !pressure_busy(p))
+            !pressure_busy(p)) {
+                p->ops.measure(p->userdata, NULL, 0, p->reserve_usage, p->n_reserves);
                 return;
+        }
         for (size_t i = 0; i < p->n_pools; i++) {
                 PolicyPoolSample *s = &p->samples[i];
                 s->usage = s->events_high = s->events_max = s->events_oom = s->events_oom_kill = POLICY_UNKNOWN;
         }
-        for (size_t i = 0; i < p->n_reserves; i++)
-                p->reserve_usage[i] = POLICY_UNKNOWN;
         p->ops.measure(p->userdata, p->samples, p->n_pools, p->reserve_usage, p->n_reserves);
         p->measured_usec = now;
         p->have_samples = true;

@@ -39,14 +39,15 @@
 #define PRESSURE_FILL_RATE_BYTES_PER_SEC (UINT64_C(4) << 30)
 
 /* While calm and nothing is being shrunk, the pools' cgroups are read this
- * often (memory.events deltas, usage for status); MemAvailable is read every
- * round regardless. */
+ * often (memory.events deltas, usage for status); MemAvailable and the
+ * measured reserves (one file each) are read every round: a model loading
+ * into its reserve is what the pools must make room for. */
 #define PRESSURE_MEASURE_CALM_USEC (2 * POLICY_USEC_PER_SEC)
 
 typedef struct PressureOps {
-        /* Fills usage and the memory.events counters of each pool (index =
-         * the Config's) and the measured reserves' usage (POLICY_UNKNOWN if
-         * not tied to a unit or cgroup). */
+        /* Fills the measured reserves' usage (POLICY_UNKNOWN if not tied to
+         * a unit or cgroup) and, with POOLS non-NULL, usage and the
+         * memory.events counters of each pool (index = the Config's). */
         void (*measure)(void *userdata, PolicyPoolSample *pools, size_t n_pools, uint64_t *reserve_usage,
                         size_t n_reserves);
         /* Writes pool I's memory.high (MemoryHigh=). Returns 0 or -errno. */

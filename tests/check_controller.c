@@ -651,11 +651,23 @@ START_TEST(test_reserve_growth) {
         /* the model grows by 5G: MemAvailable stays well above the slack,
          * but the targets no longer fit */
         s.reserve_used[r] = 15 * G;
+        sim_run_until(&s, 1 * MIN_ + 5 * SEC);
+        /* cut by the overshoot and ShrinkExtra (1% of poolable 48G) */
+        ck_assert_uint_eq(sim_target(&s, lo), 24 * G - 5 * G - 48 * G / 100);
+        ck_assert_uint_eq(s.p[lo].n_set_high, 1);
+        /* the reserve creeps up by 100M: within the spare, no new step */
+        s.reserve_used[r] = 15 * G + 100 * (G / 1024);
+        sim_run_until(&s, 1 * MIN_ + 10 * SEC);
+        ck_assert_uint_eq(s.p[lo].n_set_high, 1);
+        s.reserve_used[r] = 15 * G;
         sim_run_until(&s, 2 * MIN_);
         ck_assert_uint_eq(s.n_reserve_reports, 1);
         ck_assert_uint_eq(sim_target(&s, lo), 24 * G - 5 * G);
         ck_assert_uint_eq(sim_target(&s, hi), 24 * G);
-        ck_assert_uint_eq(s.p[lo].n_set_high, 1);
+        /* Two: the cut took ShrinkExtra (1% of poolable) to spare, so a
+         * reserve still growing does not start a step per round; after
+         * GrowHold without pressure the spare came back. */
+        ck_assert_uint_eq(s.p[lo].n_set_high, 2);
         ck_assert_uint_eq(sim_target(&s, lo) + sim_target(&s, hi) + 15 * G + s.b.slack, s.b.total);
         ck_assert(!s.out.pressure);
 
