@@ -41,6 +41,16 @@ pool_cg() { echo "/sys/fs/cgroup/poold.slice/poold-$1.slice"; }
 pool_current() { cat "$(pool_cg "$1")/memory.current" 2>/dev/null || echo 0; }
 pool_file() { awk '$1 == "file" { print $2 }' "$(pool_cg "$1")/memory.stat" 2>/dev/null || echo 0; }
 
+# What each process in pool NAME is doing (a client that does not answer).
+members_diag() {
+	local pid
+	cat "$(pool_cg "$1")"/*/cgroup.procs 2>/dev/null | while read -r pid; do
+		vm_log "$1 member $pid $(cat /proc/"$pid"/comm 2>/dev/null): state $(awk '/^State/ { print $2 }' /proc/"$pid"/status 2>/dev/null), wchan $(cat /proc/"$pid"/wchan 2>/dev/null), syscall $(cut -d' ' -f1 /proc/"$pid"/syscall 2>/dev/null)"
+		sed 's/^/    stack: /' /proc/"$pid"/stack 2>/dev/null || true
+	done
+	vm_log "$1: memory.current $(cat "$(pool_cg "$1")/memory.current" 2>/dev/null), memory.high $(cat "$(pool_cg "$1")/memory.high" 2>/dev/null), memory.events: $(tr '\n' ' ' <"$(pool_cg "$1")/memory.events" 2>/dev/null)"
+}
+
 pids=()
 cleanup() {
 	local p f
@@ -53,6 +63,7 @@ cleanup() {
 	for f in "$T"/*.log; do
 		if [[ -f $f ]]; then tail -n 15 "$f" | sed "s|^|${f##*/}: |"; fi
 	done
+	members_diag data
 	vm_log "at exit: MemAvailable $(($(meminfo MemAvailable) / MiB)) MiB; data $(($(pool_current data) / MiB)) MiB, files $(($(pool_current files) / MiB)) MiB, work $(($(pool_current work) / MiB)) MiB"
 	systemctl stop poold 2>/dev/null || true
 	journalctl -u poold --no-pager -o cat 2>/dev/null | tail -60 | sed 's/^/journal: /' || true
@@ -298,6 +309,14 @@ pressure_run() {
 		vm_fail "run $run: no shrink event after the model started"
 	vm_log "run $run: first shrink event: $(field "$first" action) $(field "$first" pool): $(field "$first" reason)"
 	vm_assert_eq "$(field "$first" pool)" data "run $run: the first pool shrunk (lowest priority)"
+	# The data client: asked, freed, acknowledged, in this run.
+	awk -v t0="$t_start" '/^client (shrink|reply)/ { split($3, a, "="); if (a[2] + 0 >= t0 + 0) print }' \
+		"$T/client-data.log" >"$T/client-$run"
+	grep "^client shrink" "$T/client-$run" | sed 's/^/    /'
+	grep -q "^client shrink" "$T/client-$run" || vm_fail "run $run: the data client got no shrink event (or never answered it)"
+	if grep -q "^client reply .* ok=false" "$T/client-$run"; then
+		vm_fail "run $run: poold refused an ack: $(grep "^client reply .* ok=false" "$T/client-$run" | head -n 1)"
+	fi
 	# Lowest priority first: files (priority 0) never before data (-10);
 	# the working pool only once every cache pool's target is at its Min.
 	order=$(ev_table "action pool" "$T/events-$run" | awk '$1 ~ /^(shrink|set_high)$/ && !seen[$2]++ { print $2 }' | tr '\n' ' ')
@@ -314,21 +333,6 @@ pressure_run() {
 		vm_fail "run $run: the working pool was shrunk before every cache pool was at its Min"
 	fi
 
-	# The data client: asked, freed, acknowledged, in this run.
-	awk -v t0="$t_start" '/^client (shrink|reply)/ { split($3, a, "="); if (a[2] + 0 >= t0 + 0) print }' \
-		"$T/client-data.log" >"$T/client-$run"
-	grep "^client shrink" "$T/client-$run" | sed 's/^/    /'
-	grep -q "^client shrink" "$T/client-$run" || {
-		local pid
-		cat "$(pool_cg data)"/*/cgroup.procs 2>/dev/null | while read -r pid; do
-			vm_log "data member $pid $(cat /proc/"$pid"/comm): state $(awk '/^State/ { print $2 }' /proc/"$pid"/status), wchan $(cat /proc/"$pid"/wchan)"
-			sed 's/^/    stack: /' /proc/"$pid"/stack 2>/dev/null || true
-		done
-		vm_fail "run $run: the data client got no shrink event"
-	}
-	if grep -q "^client reply .* ok=false" "$T/client-$run"; then
-		vm_fail "run $run: poold refused an ack: $(grep "^client reply .* ok=false" "$T/client-$run" | head -n 1)"
-	fi
 	# Delivery: poold's event time to the client reading it, ms.
 	local -a d
 	read -ra d < <(awk '/^client shrink/ { for (i = 3; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
