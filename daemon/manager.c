@@ -643,7 +643,7 @@ int manager_refresh_stats(Manager *m) {
 /* --- the pressure module's hands (PressureOps) --- */
 
 static void manager_measure(void *userdata, PolicyPoolSample *pools, size_t n_pools, uint64_t *reserve_usage,
-                            size_t n_reserves) {
+                            size_t n_reserves, bool detailed) {
         Manager *m = userdata;
 
         if (!pools) {
@@ -653,10 +653,17 @@ static void manager_measure(void *userdata, PolicyPoolSample *pools, size_t n_po
                                 reserve_usage[i] = m->reserves[i].current;
                 return;
         }
-        (void) manager_read_stats(m, CGSTAT_READ_TICK);
+        /* memory.stat only when it decides something: how much of a pool
+         * being shrunk the kernel cannot reclaim (v1 sums the subtree on
+         * every read). */
+        (void) manager_read_stats(m, CGSTAT_READ_TICK | (detailed ? CGSTAT_READ_STAT : 0));
         for (size_t i = 0; i < n_pools && i < m->config->n_pools; i++) {
-                if (m->pools[i].stat_error == 0)
-                        signals_pool_sample(&m->pools[i].stat, &pools[i]);
+                const CgStat *st = &m->pools[i].stat;
+                if (m->pools[i].stat_error == 0) {
+                        signals_pool_sample(st, &pools[i]);
+                        if (detailed && (st->have & CGSTAT_HAVE_STAT))
+                                pools[i].unreclaimable = st->anon + st->shmem;
+                }
                 /* libpoold clients need not live in the pool's cgroup: the
                  * pool uses at least what their arenas have charged. The
                  * larger of the two, not the sum: a client inside the cgroup

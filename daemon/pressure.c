@@ -9,6 +9,7 @@
 #include "eventlog.h"
 #include "log.h"
 #include "macro.h"
+#include "meminfo.h"
 #include "pressure.h"
 #include "psi.h"
 #include "signals.h"
@@ -68,6 +69,7 @@ struct Pressure {
         uint64_t interval_usec;             /* the last sampling interval chosen */
         uint64_t mem_available;
         uint64_t watched_total;             /* MemTotal the budget was made of; 0: not watched */
+        uint64_t swap_free;                 /* SwapFree at the last round */
         PolicySignals signals;
         bool pressure;
         bool exhausted;
@@ -243,14 +245,20 @@ static void pressure_measure(Pressure *p, uint64_t now) {
                 p->reserve_usage[i] = POLICY_UNKNOWN;
         if (p->have_samples && !p->pressure && !fired && !low && now - p->measured_usec < PRESSURE_MEASURE_CALM_USEC &&
             !pressure_busy(p)) {
-                p->ops.measure(p->userdata, NULL, 0, p->reserve_usage, p->n_reserves);
+                p->ops.measure(p->userdata, NULL, 0, p->reserve_usage, p->n_reserves, false);
                 return;
         }
         for (size_t i = 0; i < p->n_pools; i++) {
                 PolicyPoolSample *s = &p->samples[i];
                 s->usage = s->events_high = s->events_max = s->events_oom = s->events_oom_kill = POLICY_UNKNOWN;
         }
-        p->ops.measure(p->userdata, p->samples, p->n_pools, p->reserve_usage, p->n_reserves);
+        bool detailed = p->pressure || fired || low || pressure_busy(p);
+        p->ops.measure(p->userdata, p->samples, p->n_pools, p->reserve_usage, p->n_reserves, detailed);
+        /* What swap can take, the kernel can reclaim. */
+        for (size_t i = 0; i < p->n_pools; i++)
+                p->samples[i].unreclaimable = p->samples[i].unreclaimable > p->swap_free ?
+                                                      p->samples[i].unreclaimable - p->swap_free :
+                                                      0;
         p->measured_usec = now;
         p->have_samples = true;
 }
@@ -384,7 +392,13 @@ static int pressure_tick(Pressure *p) {
         uint64_t now = now_usec();
 
         uint64_t avail = POLICY_UNKNOWN, total = 0;
-        r = signals_read_host(p->proc_root, &avail, &total);
+        MemInfo mi;
+        r = meminfo_read(p->proc_root, &mi);
+        if (r >= 0) {
+                avail = mi.available;
+                total = mi.total;
+                p->swap_free = mi.swap_free;
+        }
         if (r < 0 && p->mem_available != POLICY_UNKNOWN)
                 log_warning_errno(r, "cannot read %s/meminfo: deciding without MemAvailable", p->proc_root);
         p->mem_available = r < 0 ? POLICY_UNKNOWN : avail;

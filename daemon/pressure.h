@@ -47,9 +47,12 @@
 typedef struct PressureOps {
         /* Fills the measured reserves' usage (POLICY_UNKNOWN if not tied to
          * a unit or cgroup) and, with POOLS non-NULL, usage and the
-         * memory.events counters of each pool (index = the Config's). */
+         * memory.events counters of each pool (index = the Config's); with
+         * DETAILED (under pressure or while a pool is being shrunk) also
+         * unreclaimable = anon + shmem from memory.stat (swap is accounted
+         * for by the caller). */
         void (*measure)(void *userdata, PolicyPoolSample *pools, size_t n_pools, uint64_t *reserve_usage,
-                        size_t n_reserves);
+                        size_t n_reserves, bool detailed);
         /* Writes pool I's memory.high (MemoryHigh=). Returns 0 or -errno. */
         int (*set_high)(void *userdata, size_t i, uint64_t bytes);
         /* Pool I's target changed (budget pages of libpoold clients). May be NULL. */

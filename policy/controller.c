@@ -32,6 +32,8 @@ typedef struct CtlPool {
         unsigned episodes;
 
         uint64_t usage;           /* last measured, POLICY_UNKNOWN */
+        uint64_t unreclaimable;   /* of usage, what memory.high cannot reclaim (0: all can) */
+        uint64_t high;            /* SHRINKING_FORCED: memory.high as last written */
         bool have_psi;
         uint64_t psi_at;          /* its own memory.pressure trigger last fired */
         bool have_events;
@@ -417,6 +419,18 @@ static uint64_t pool_usage(const CtlPool *p) {
         return p->usage == POLICY_UNKNOWN ? p->target : p->usage;
 }
 
+/* memory.high for a pool being brought down to its target: the target, or
+ * what the kernel cannot reclaim if that is more. Below it, memory.high
+ * frees nothing and throttles the pool's tasks (the kernel's over-high
+ * penalty, up to 2 s at each return to user space), cooperating clients
+ * still freeing among them: measured in the VM, a client asked for 324M
+ * slept in mem_cgroup_handle_over_high after each munmap and never
+ * answered. It still stops the pool from growing. */
+static uint64_t forced_high(const CtlPool *p) {
+        uint64_t floor = p->usage == POLICY_UNKNOWN ? 0 : MIN(p->usage, p->unreclaimable);
+        return MAX(p->target, floor);
+}
+
 /* memory.events: report what says the pool hit its own hard limit (max,
  * oom, oom_kill); "high" is the throttling we asked for and only counted. */
 static void pool_events(Tick *t, size_t i, const PolicyPoolSample *s) {
@@ -555,13 +569,16 @@ static void shrink_start(Tick *t, size_t i, uint64_t new_target, bool pressure_e
         }
 
         p->stage = POLICY_STAGE_SHRINKING_FORCED;
+        p->high = forced_high(p);
         PolicyAction *a = emit(t, POLICY_ACTION_SET_HIGH, i, SIZE_MAX,
                                s->subscribers > 0 ? "%s; target %s -> %s, nothing above it to free"
-                                                  : "%s; target %s -> %s, no subscribed clients: the kernel reclaims %s",
-                               why, o_, n_, f_);
+                                                  : "%s; target %s -> %s, no subscribed clients: the kernel reclaims %s%s",
+                               why, o_, n_, f_,
+                               p->high > new_target ? " (memory.high stays above the target by what it cannot reclaim)"
+                                                    : "");
         if (a) {
                 a->old_target = old;
-                a->bytes = new_target;
+                a->bytes = p->high;
         }
 }
 
@@ -584,14 +601,42 @@ static bool stages_advance(Tick *t) {
                         p->stage = POLICY_STAGE_SHRINKING_FORCED;
                         p->stage_since = now;
                         uint64_t left = sat_sub(pool_usage(p), p->target);
-                        PolicyAction *a = emit(t, POLICY_ACTION_SET_HIGH, i, SIZE_MAX,
-                                               "%s; %s still above the target: the kernel reclaims it",
-                                               s->shrink_acked ? "clients answered" : "cooperative deadline passed",
-                                               fmt_size(left, a_));
+                        p->high = forced_high(p);
+                        PolicyAction *a;
+                        if (p->high > p->target)
+                                a = emit(t, POLICY_ACTION_SET_HIGH, i, SIZE_MAX,
+                                         "%s; %s still above the target, %s of it not reclaimable by the kernel "
+                                         "(anonymous, no swap): memory.high at %s, following the clients down",
+                                         s->shrink_acked ? "clients answered" : "cooperative deadline passed",
+                                         fmt_size(left, a_), fmt_size(p->high - p->target, b_),
+                                         fmt_size(p->high, (char[SIZE_FMT_MAX]) {}));
+                        else
+                                a = emit(t, POLICY_ACTION_SET_HIGH, i, SIZE_MAX,
+                                         "%s; %s still above the target: the kernel reclaims it",
+                                         s->shrink_acked ? "clients answered" : "cooperative deadline passed",
+                                         fmt_size(left, a_));
                         if (a)
-                                a->bytes = p->target;
+                                a->bytes = p->high;
                         forced = true;
                 } else if (p->stage == POLICY_STAGE_SHRINKING_FORCED) {
+                        /* Held above the target by unreclaimable memory:
+                         * follow the usage down as the clients free it, in
+                         * steps of at least a quarter of the gap (or 4 MiB),
+                         * and count the settling time from the last step. */
+                        if (p->high > p->target) {
+                                uint64_t nh = forced_high(p), gap = p->high - p->target;
+                                uint64_t step = MAX(gap / 4, UINT64_C(4) << 20);
+                                if (nh < p->high && (nh == p->target || p->high - nh >= step)) {
+                                        PolicyAction *a = emit(t, POLICY_ACTION_SET_HIGH, i, SIZE_MAX,
+                                                               "usage down to %s: memory.high follows to %s",
+                                                               fmt_size(pool_usage(p), a_), fmt_size(nh, b_));
+                                        if (a)
+                                                a->bytes = nh;
+                                        p->high = nh;
+                                        p->stage_since = now;
+                                        continue;
+                                }
+                        }
                         uint64_t above = sat_sub(pool_usage(p), p->target);
                         bool timeout = now - p->stage_since >= ctl->conf.shrink_settle_usec;
                         if (above > 0 && !timeout)
@@ -904,6 +949,7 @@ int controller_tick(Controller *ctl, const PolicyInput *in, PolicyOutput *ret) {
         for (size_t i = 0; i < ctl->n_pools; i++) {
                 CtlPool *p = &ctl->pools[i];
                 p->usage = in->pools[i].usage;
+                p->unreclaimable = in->pools[i].unreclaimable;
                 if (in->pools[i].psi_fired) {
                         p->have_psi = true;
                         p->psi_at = now;

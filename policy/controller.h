@@ -98,7 +98,11 @@ typedef enum PolicyActionType {
         /* Publish the new target to the pool's clients (budget page) and ask
          * them to free BYTES by DEADLINE_USEC. */
         POLICY_ACTION_NOTIFY_SHRINK,
-        /* Write memory.high (MemoryHigh=) = BYTES for the pool. */
+        /* Write memory.high (MemoryHigh=) = BYTES for the pool. BYTES is
+         * the target, or above it by what the kernel cannot reclaim
+         * (PolicyPoolSample.unreclaimable): memory.high below that frees
+         * nothing and throttles the pool's tasks, cooperating clients
+         * included; it follows their usage down to the target. */
         POLICY_ACTION_SET_HIGH,
         /* Publish a raised target (after its SET_HIGH). */
         POLICY_ACTION_NOTIFY_GROW,
@@ -133,6 +137,10 @@ typedef struct PolicyPoolSample {
         bool psi_fired;            /* the pool's memory.pressure trigger fired */
         unsigned subscribers;      /* clients subscribed to shrink notices */
         bool shrink_acked;         /* every subscriber answered the pending NOTIFY_SHRINK */
+        /* Of usage, what memory.high cannot make the kernel reclaim:
+         * anonymous memory and shmem when there is no swap to put them in.
+         * 0 (also: not measured) means all of it is reclaimable. */
+        uint64_t unreclaimable;
 } PolicyPoolSample;
 
 typedef struct PolicyInput {

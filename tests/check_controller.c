@@ -31,6 +31,7 @@ typedef struct SimPool {
         bool cooperative;     /* clients free what they are asked at once */
         bool silent;          /* clients never answer (the deadline must pass) */
         bool stuck;           /* the kernel cannot reclaim it (anon, no swap) */
+        uint64_t anon;        /* of usage, what the kernel cannot reclaim (reported as unreclaimable) */
         bool acked;
         uint64_t events[4];   /* memory.events high, max, oom, oom_kill */
 
@@ -162,6 +163,9 @@ static void sim_kernel(Sim *s) {
                 uint64_t want = p->demand < p->high ? p->demand : p->high;
                 if (p->stuck && p->usage > want)
                         continue;
+                /* anonymous memory stays whatever memory.high says */
+                if (want < p->anon && p->usage >= p->anon)
+                        want = p->anon;
                 p->usage = want;
         }
 }
@@ -198,7 +202,13 @@ static void sim_apply(Sim *s, uint64_t avail_before) {
                         if (a->bytes > p->high)
                                 raised += a->bytes - p->high;
                         p->high = a->bytes;
-                        ck_assert_uint_eq(a->bytes, a->new_target);
+                        /* memory.high is the target, or above it by what the
+                         * kernel cannot reclaim: never below the target */
+                        ck_assert_uint_ge(a->bytes, a->new_target);
+                        if (p->anon == 0)
+                                ck_assert_uint_eq(a->bytes, a->new_target);
+                        else
+                                ck_assert_uint_le(a->bytes, a->new_target > p->anon ? a->new_target : p->anon);
                         ck_assert_uint_ge(a->bytes, s->pb[a->pool].min);
                         p->n_set_high++;
                         p->acked = false;
@@ -282,6 +292,7 @@ static void sim_tick(Sim *s) {
                         .events_oom_kill = s->p[i].events[3],
                         .subscribers = s->p[i].subscribers,
                         .shrink_acked = s->p[i].acked && !s->p[i].silent,
+                        .unreclaimable = s->p[i].anon < s->p[i].usage ? s->p[i].anon : s->p[i].usage,
                 };
         in = (PolicyInput) {
                 .now_usec = s->now,
@@ -626,6 +637,55 @@ START_TEST(test_ack_and_no_subscribers) {
         ck_assert_uint_eq(sim_target(&s, a), 10 * G);
         ck_assert_uint_eq(s.p[b].n_notify_shrink, 0);
         ck_assert_uint_ge(s.p[b].n_set_high, 1);
+        sim_done(&s);
+}
+END_TEST
+
+/* A pool of anonymous memory (no swap) whose client frees slowly: at the
+ * deadline memory.high goes to what the kernel cannot reclaim, not to the
+ * target (below that it would only throttle the client), and follows the
+ * client's usage down to the target in steps; then the step is over. */
+START_TEST(test_forced_high_follows_unreclaimable) {
+        Sim s;
+
+        sim_init(&s, 64 * G, 4 * G);
+        size_t a = sim_pool(&s, "a", POOL_KIND_CACHE, 0, 4 * G, 40 * G);
+        sim_start(&s);
+        s.p[a].subscribers = 1;
+        s.p[a].silent = true;         /* never acks: the deadline passes */
+        s.p[a].demand = 30 * G;
+        s.p[a].anon = 30 * G;         /* all of it anonymous */
+        sim_run_until(&s, 10 * SEC);
+        s.other = 31 * G;             /* available 64-30-31 = 3G, under the 4G watermark */
+        sim_run_until(&s, 10 * SEC + 150 * MS);
+        ck_assert_uint_eq(s.p[a].n_notify_shrink, 1);
+        ck_assert_uint_eq(s.p[a].n_set_high, 0);
+        uint64_t target = sim_target(&s, a);
+        ck_assert_uint_lt(target, 30 * G);
+
+        sim_run_until(&s, 10 * SEC + 400 * MS); /* past the 200 ms deadline */
+        ck_assert_uint_eq(s.p[a].n_set_high, 1);
+        ck_assert_uint_eq(s.p[a].high, 30 * G); /* not the target: nothing to reclaim */
+        ck_assert_int_eq(sim_stage(&s, a), POLICY_STAGE_SHRINKING_FORCED);
+
+        /* the client frees half of what it was asked, late */
+        uint64_t half = (30 * G - target) / 2;
+        s.p[a].demand -= half;
+        s.p[a].anon -= half;
+        s.p[a].usage -= half;
+        sim_run_until(&s, 11 * SEC);
+        ck_assert_uint_eq(s.p[a].n_set_high, 2);
+        ck_assert_uint_eq(s.p[a].high, 30 * G - half);
+        ck_assert_int_eq(sim_stage(&s, a), POLICY_STAGE_SHRINKING_FORCED);
+
+        /* and the rest: memory.high reaches the target, the step is done */
+        s.p[a].demand = target;
+        s.p[a].anon = target;
+        s.p[a].usage = target;
+        sim_run_until(&s, 12 * SEC);
+        ck_assert_uint_eq(s.p[a].high, target);
+        ck_assert_uint_eq(s.p[a].n_stuck, 0);
+        ck_assert_int_ne(sim_stage(&s, a), POLICY_STAGE_SHRINKING_FORCED);
         sim_done(&s);
 }
 END_TEST
@@ -1166,6 +1226,7 @@ static Suite *controller_suite(void) {
         tcase_add_test(tc, test_cooperative_then_forced);
         tcase_add_test(tc, test_ack_and_no_subscribers);
         tcase_add_test(tc, test_reserve_growth);
+        tcase_add_test(tc, test_forced_high_follows_unreclaimable);
         tcase_add_test(tc, test_reserve_and_deficit_not_double);
         tcase_add_test(tc, test_grow_back_order);
         tcase_add_test(tc, test_grow_shared_by_weight);

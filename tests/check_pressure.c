@@ -56,7 +56,7 @@ static void write_meminfo(uint64_t available) {
 }
 
 static void fake_measure(void *userdata _unused_, PolicyPoolSample *pools, size_t n_pools, uint64_t *reserve_usage _unused_,
-                         size_t n_reserves _unused_) {
+                         size_t n_reserves _unused_, bool detailed _unused_) {
         for (size_t i = 0; i < n_pools && i < 2; i++) {
                 pools[i].usage = F.usage[i];
                 pools[i].events_high = pools[i].events_max = pools[i].events_oom = pools[i].events_oom_kill = 0;
