@@ -14,10 +14,10 @@
 #     watermark" and poold's first shrink event are both CLOCK_MONOTONIC in
 #     the same guest. Median and max at the end (goal: <= 100 ms; reported,
 #     not asserted: TCG timing on a shared host is not a pass/fail figure).
-# The model runs MEASURED_RUNS times as the measured reserve's unit, then
-# UNTIED_RUNS times as a unit poold does not know (only MemAvailable and
-# PSI tell it then: that is where "watermark crossed -> first event" is
-# measured).
+# The model runs UNTIED_RUNS times as a unit poold does not know (only
+# MemAvailable and PSI tell it then: that is where "watermark crossed ->
+# first event" is measured), then MEASURED_RUNS times as the measured
+# reserve's unit.
 # Uses tests/vm/model-alloc and tests/vm/shrink-client from the build tree.
 
 poolctl=$VMTEST_BINDIR/poolctl
@@ -383,8 +383,10 @@ pressure_run() {
 MEASURED_RUNS=${PRESSURE_MEASURED_RUNS:-3}
 UNTIED_RUNS=${PRESSURE_UNTIED_RUNS:-5}
 run=0
-for ((k = 0; k < MEASURED_RUNS; k++)); do pressure_run $((++run)) measured; done
+# Untied first: its reaction figures (the watermark path) are then printed
+# even when a measured run fails (see tests/vm/README.md, known failure).
 for ((k = 0; k < UNTIED_RUNS; k++)); do pressure_run $((++run)) untied; done
+for ((k = 0; k < MEASURED_RUNS; k++)); do pressure_run $((++run)) measured; done
 
 stats() { # [-q] NAME UNIT VALUES... (-q: not every value, only how many)
 	local quiet=0 name unit
@@ -399,7 +401,7 @@ stats() { # [-q] NAME UNIT VALUES... (-q: not every value, only how many)
 	((quiet == 0)) || list="$# samples"
 	vm_log "$name, $unit: $list; median $(printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'), max $(printf '%s\n' "$@" | sort -n | tail -n 1)"
 }
-vm_log "=== summary (TCG guest, $MEASURED_RUNS measured + $UNTIED_RUNS untied runs)"
+vm_log "=== summary (TCG guest, $UNTIED_RUNS untied + $MEASURED_RUNS measured runs)"
 stats "measured model: past its reserve's plan -> first shrink event" ms "${marks[@]}"
 stats "untied model: watermark crossed -> first shrink event (from the model's first sample below)" ms "${reactions[@]}"
 stats "untied model: watermark crossed -> first shrink event (from its last sample above: upper bound)" ms "${reactions_max[@]}"
