@@ -39,7 +39,10 @@
  *               then name) down to Min, then working pools down to Min;
  *               fixed pools never. One pool per step, cut by the whole
  *               remaining deficit (not blind small steps); the next step
- *               waits for the next call's measurements.
+ *               waits for the next call's measurements. Working pools wait
+ *               while a cache pool's step is under way, and a cache pool
+ *               that did not come down is cut from its target, to its Min,
+ *               before any working pool is.
  *   a step    = NOTIFY_SHRINK (clients get ShrinkDeadline to free), then
  *               SET_HIGH at the deadline, all acks, or at once without
  *               subscribers; then the kernel reclaims (settling, at most

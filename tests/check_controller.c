@@ -690,6 +690,44 @@ START_TEST(test_forced_high_follows_unreclaimable) {
 }
 END_TEST
 
+/* A cache pool still in its step (its client freeing slowly, memory.high
+ * held by what the kernel cannot reclaim) is not at its Min: the working
+ * pool waits for the step to end, even with the deficit not yet covered. */
+START_TEST(test_working_waits_for_cache_step) {
+        Sim s;
+
+        sim_init(&s, 64 * G, 4 * G);
+        size_t a = sim_pool(&s, "a", POOL_KIND_CACHE, 0, 2 * G, 30 * G);
+        size_t w = sim_pool(&s, "w", POOL_KIND_WORKING, 0, 2 * G, 30 * G);
+        sim_start(&s);
+        s.p[a].subscribers = 1;
+        s.p[a].silent = true;
+        s.p[a].demand = s.p[a].anon = 20 * G;
+        s.p[w].demand = 20 * G;
+        sim_run_until(&s, 10 * SEC);
+        s.other = 22 * G; /* available 2G: a deficit a alone covers */
+        sim_run_until(&s, 11 * SEC); /* notice, deadline, memory.high held at a's anon */
+        ck_assert_uint_eq(s.p[a].n_notify_shrink, 1);
+        ck_assert_int_eq(sim_stage(&s, a), POLICY_STAGE_SHRINKING_FORCED);
+        ck_assert_uint_gt(sim_target(&s, a), 2 * G);
+        /* more pressure while a's step is still under way: the deficit is
+         * now more than what a is giving, but a is not at its Min */
+        s.other = 25 * G;
+        sim_run_until(&s, 12 * SEC);
+        ck_assert_uint_eq(s.p[w].n_set_high, 0);
+        ck_assert_uint_eq(s.p[w].n_notify_shrink, 0);
+        ck_assert_uint_eq(s.n_exhausted, 0);
+        /* the client never frees: after ShrinkSettle a's step ends (stuck);
+         * a is cut to its Min, and only then is w */
+        sim_run_until(&s, 60 * SEC);
+        ck_assert_uint_ge(s.p[a].n_stuck, 1);
+        ck_assert_uint_eq(sim_target(&s, a), 2 * G);
+        ck_assert_uint_ge(s.p[w].n_set_high, 1);
+        ck_assert_uint_le(s.p[a].first_shrink_at, s.p[w].first_shrink_at);
+        sim_done(&s);
+}
+END_TEST
+
 /* A reserve growing past its plan: the overshoot comes out of the pools'
  * targets (lowest priority first), never out of the slack; reported once;
  * grows back when the reserve returns. */
@@ -1227,6 +1265,7 @@ static Suite *controller_suite(void) {
         tcase_add_test(tc, test_ack_and_no_subscribers);
         tcase_add_test(tc, test_reserve_growth);
         tcase_add_test(tc, test_forced_high_follows_unreclaimable);
+        tcase_add_test(tc, test_working_waits_for_cache_step);
         tcase_add_test(tc, test_reserve_and_deficit_not_double);
         tcase_add_test(tc, test_grow_back_order);
         tcase_add_test(tc, test_grow_shared_by_weight);
