@@ -37,7 +37,8 @@ typedef struct PoolState {
 
 typedef struct ReserveState {
         char *path;  /* its cgroup directory, resolved once (a D-Bus round trip for Unit=) */
-        uint64_t retry_after; /* CLOCK_MONOTONIC usec: no path lookup before */
+        uint64_t retry_after; /* CLOCK_MONOTONIC usec: no path lookup before (or, failing: drop the path then) */
+        bool failing;         /* the path did not read since retry_after was set */
         bool measured;
         int error; /* -errno of finding or reading its cgroup, 0 */
         uint64_t current;
@@ -606,10 +607,12 @@ static int manager_read_stats(Manager *m, unsigned what) {
         return 0;
 }
 
-/* The measured reserves' usage: one file each (a Unit='s cgroup path is
- * resolved once, and looked up again at most every 5 s while the unit is
- * not there: the lookup is a D-Bus round trip, the rounds come every 100 ms
- * under pressure). */
+/* The measured reserves' usage: one file each. A Unit='s cgroup path is
+ * resolved once and kept: a unit that stops and starts again comes back at
+ * the same path, and is read again at the next round (in the VM, freeing
+ * and looking the path up again made poold see a restarted model 2-3 s
+ * late). While the unit has no cgroup yet, the D-Bus lookup is retried at
+ * most once a second (the rounds come every 100 ms under pressure). */
 static void manager_read_reserves(Manager *m) {
         uint64_t now = now_monotonic_usec();
         for (size_t i = 0; i < m->config->n_reserves; i++) {
@@ -624,15 +627,24 @@ static void manager_read_reserves(Manager *m) {
                                 continue; /* keeps its last error */
                         r = cgroup_driver_reserve_path(m->driver, rc->unit, rc->cgroup, &rs->path);
                         if (r < 0)
-                                rs->retry_after = now + 5 * 1000000ULL;
+                                rs->retry_after = now + 1000000ULL;
                 }
                 if (r >= 0)
                         r = cgstat_read_current(rs->path, &rs->current);
                 rs->error = r < 0 ? r : 0;
-                /* Gone or not started yet: ask again next time (a unit
-                 * started later gets its cgroup then). */
-                if (r < 0)
+                /* Not readable (stopped, or an inactive unit's empty
+                 * ControlGroup): the path is kept and read every round for
+                 * a second, then looked up again. */
+                if (r >= 0)
+                        rs->failing = false;
+                else if (rs->path && !rs->failing) {
+                        rs->failing = true;
+                        rs->retry_after = now + 1000000ULL;
+                } else if (rs->path && now >= rs->retry_after) {
                         rs->path = (free(rs->path), NULL);
+                        rs->failing = false;
+                        rs->retry_after = now; /* look it up at the next round */
+                }
         }
 }
 
