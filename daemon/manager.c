@@ -1104,6 +1104,22 @@ int manager_start(Manager *m) {
                                        c->host.cgroup_root ? " at " : "",
                                        c->host.cgroup_root ? c->host.cgroup_root : "");
         }
+        /* Pools never live in poold's own cgroup: stopping or killing the
+         * service would take their members with it (PITFALLS.md). Possible
+         * only with CgroupRoot= under poold's cgroup. */
+        _cleanup_free_ char *own = NULL, *parent = NULL;
+        r = cgroup_driver_pools_inside_self(m->driver, NULL, &own);
+        if (r > 0) {
+                budget_done(&b);
+                (void) cgroup_driver_parent_path(m->driver, &parent);
+                log_error("%s: the pools' parent %s is inside poold's own cgroup %s: stopping poold would take the "
+                          "pools' members with it; set [Host] CgroupRoot= outside it",
+                          m->config_path, parent ? parent : "?", own);
+                return -EINVAL;
+        }
+        if (r < 0)
+                log_debug_errno(r, "cannot tell which cgroup poold runs in, ignoring");
+
         r = manager_swap(m, c, &b, source);
         if (r < 0) {
                 budget_done(&b);

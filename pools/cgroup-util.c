@@ -135,3 +135,34 @@ const char *cgroup_util_path_below(const char *path, const char *prefix) {
                 return NULL;
         return path + l + 1;
 }
+
+int cgroup_util_own_memory_cgroup(char *text, int version, const char **ret) {
+        for (char *line = text; line && *line;) {
+                char *nl = strchr(line, '\n');
+                if (nl)
+                        *nl = '\0';
+                /* "ID:CONTROLLERS:PATH" */
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (c1 && c2) {
+                        *c2 = '\0';
+                        const char *controllers = c1 + 1;
+                        bool match = false;
+                        if (version == 2)
+                                match = strncmp(line, "0:", 2) == 0 && controllers[0] == '\0';
+                        else
+                                for (const char *p = controllers; p && *p;) {
+                                        size_t len = strcspn(p, ",");
+                                        if (len == 6 && strncmp(p, "memory", 6) == 0)
+                                                match = true;
+                                        p += len + (p[len] == ',');
+                                }
+                        *c2 = ':';
+                        if (match) {
+                                *ret = c2 + 1;
+                                return 0;
+                        }
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        return -ENOENT;
+}

@@ -4,6 +4,7 @@
 /* Small helpers shared by the cgroup modules (cgroup*.c, cgstat.c). */
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Files under a cgroup directory are short: memory.stat is ~1.5 KiB on 6.x
@@ -30,6 +31,12 @@ char *cgroup_util_path_join(const char *a, const char *b);
 /* Copies PATH without repeated and trailing '/' ("/a//b/" → "/a/b"; "/"
  * stays "/"). Returns the new string or NULL (out of memory). */
 char *cgroup_util_path_normalize(const char *path);
+
+/* The memory cgroup a process is in, from the text of its /proc/PID/cgroup
+ * (TEXT): the "0::" line on cgroup v2 (VERSION 2), the line whose
+ * controllers include "memory" on v1. *RET points into TEXT (up to the
+ * newline, which is replaced by NUL). Pure. Returns 0 or -ENOENT. */
+int cgroup_util_own_memory_cgroup(char *text, int version, const char **ret);
 
 /* If PATH is PREFIX or below it, component-wise ("/sys/fs/cgroup/memory" is
  * not below "/sys/fs/cgroup/mem"), returns the rest without leading '/' ("" for

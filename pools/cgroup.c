@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgroup-internal.h"
+#include "cgroup-util.h"
 #include "log.h"
 #include "macro.h"
 
@@ -203,4 +204,35 @@ int cgroup_driver_protect(CgroupDriver *d, const char *unit, const char *cgroup,
         if (r < 0)
                 return r;
         return d->ops->protect(d, unit, cgroup, min_bytes);
+}
+
+int cgroup_driver_pools_inside_self(CgroupDriver *d, const char *self_cgroup, char **ret_own) {
+        _cleanup_free_ char *text = NULL, *parent = NULL, *own = NULL;
+        const char *rel;
+        int r;
+
+        const char *path = self_cgroup ? self_cgroup : "/proc/self/cgroup";
+        _cleanup_free_ char *dir = strdup(path), *name = NULL;
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+                return -EINVAL;
+        *slash = '\0';
+        r = cgroup_util_read_file(*dir ? dir : "/", slash + 1, &text);
+        if (r < 0)
+                return r;
+        r = cgroup_util_own_memory_cgroup(text, d->hierarchy.memory_version == CGROUP_VERSION_V1 ? 1 : 2, &rel);
+        if (r < 0)
+                return r;
+        own = cgroup_util_path_join(d->hierarchy.memory_mount, rel);
+        if (!own)
+                return -ENOMEM;
+        r = d->ops->parent_path(d, &parent);
+        if (r < 0)
+                return r;
+        bool inside = strcmp(rel, "/") != 0 && cgroup_util_path_below(parent, own) != NULL;
+        if (ret_own)
+                *ret_own = TAKE_PTR(own);
+        return inside;
 }

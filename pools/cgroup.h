@@ -106,6 +106,14 @@ int cgroup_driver_apply_pool(CgroupDriver *d, const char *pool, const PoolLimits
  * has no MemoryHigh), or -errno. */
 int cgroup_driver_set_high(CgroupDriver *d, const char *pool, uint64_t high);
 
+/* Whether the pools' parent directory lies inside the memory cgroup this
+ * process runs in (read from SELF_CGROUP, as /proc/self/cgroup; NULL = that
+ * file), that cgroup not being the root: then stopping or killing poold's
+ * service would take the pools' members with it. RET_OWN (may be NULL)
+ * gets poold's own cgroup directory. Returns 1, 0, or -errno (-ENOENT: no
+ * memory cgroup line). */
+int cgroup_driver_pools_inside_self(CgroupDriver *d, const char *self_cgroup, char **ret_own);
+
 /* The pools that exist now (active poold-<pool>.slice units / directories
  * under <root>/poold), sorted, as a NULL-terminated list to free with
  * cgroup_strv_free(); names that are not valid pool names are left out.

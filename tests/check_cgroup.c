@@ -99,6 +99,19 @@ START_TEST(test_util_paths) {
         ck_assert_ptr_null(cgroup_util_path_below("/sys/fs/cgroup", "/sys/fs/cgroup/memory"));
         ck_assert_str_eq(cgroup_util_path_below("/a", "/"), "a");
 
+        /* /proc/PID/cgroup: the memory line of v1, the 0:: line of v2 */
+        const char *own;
+        char hybrid[] = "12:cpuset:/\n7:blkio,memory:/system.slice/poold.service\n0::/system.slice/poold.service\n";
+        ck_assert_int_eq(cgroup_util_own_memory_cgroup(hybrid, 1, &own), 0);
+        ck_assert_str_eq(own, "/system.slice/poold.service");
+        char unified[] = "0::/poold-test\n";
+        ck_assert_int_eq(cgroup_util_own_memory_cgroup(unified, 2, &own), 0);
+        ck_assert_str_eq(own, "/poold-test");
+        char nomem[] = "3:cpu,cpuacct:/x\n1:name=systemd:/y\n";
+        ck_assert_int_eq(cgroup_util_own_memory_cgroup(nomem, 1, &own), -ENOENT);
+        char memoryx[] = "3:memoryx:/x\n";
+        ck_assert_int_eq(cgroup_util_own_memory_cgroup(memoryx, 1, &own), -ENOENT);
+
         uint64_t v;
         ck_assert_int_eq(cgroup_util_parse_u64("123", NULL, &v), 0);
         ck_assert_uint_eq(v, 123);

@@ -208,4 +208,21 @@ js=$("$POOLCTL" status --json --socket "$SOCK")
 check_eq "kv reported as orphaned" "$(echo "$js" | grep -c 'pool kv is not configured (orphaned)')" 1
 check_eq "data counts its member" "$(echo "$js" | grep -c '"members": 1')" 1
 
+# --- pools never inside poold's own cgroup (a stop would take the members) ---
+mkdir -p "$ROOT/self/sub"
+cat >"$TMP/inside.conf" <<EOC
+[Host]
+Total=4G
+CgroupDriver=cgroupfs
+CgroupRoot=$ROOT/self/sub
+[Pool data]
+Min=64M
+EOC
+sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" -c "$3" --socket "$4"' sh "$ROOT/self" "$POOLD" \
+        "$TMP/inside.conf" "$TMP/inside.sock" >"$TMP/inside.err" 2>&1
+check_eq "poold refuses pools inside its own cgroup" $? 1
+check_eq "and says why" "$(grep -c "inside poold's own cgroup" "$TMP/inside.err")" 1
+check_eq "no pool made there" "$(find "$ROOT/self/sub" -mindepth 1 -type d)" ""
+rmdir "$ROOT/self/sub" "$ROOT/self" 2>/dev/null
+
 exit "$FAILED"
