@@ -566,6 +566,29 @@ int report_config_to_json(const Config *c, json_object **ret) {
             (k = json_add_string_or_null(host, "cgroup_root", c->host.cgroup_root)) < 0)
                 goto fail;
 
+        /* [Pressure], normalized (defaults spelled out): times in
+         * microseconds, shares of poolable in hundredths of a percent, the
+         * watermark as written (null: the slack). */
+        json_object *pressure = json_object_new_object();
+        const PressureConf *pr = &c->pressure;
+        if ((k = json_add(root, "pressure", pressure)) < 0 ||
+            (k = json_add(pressure, "some_stall_usec", json_object_new_uint64(pr->some_stall_usec))) < 0 ||
+            (k = json_add(pressure, "full_stall_usec", json_object_new_uint64(pr->full_stall_usec))) < 0 ||
+            (k = json_add(pressure, "window_usec", json_object_new_uint64(pr->window_usec))) < 0 ||
+            (k = json_add_size_spec(pressure, "watermark", &pr->watermark)) < 0 ||
+            (k = json_add(pressure, "shrink_extra_permyriad", json_object_new_uint64(pr->shrink_extra_permyriad))) < 0 ||
+            (k = json_add(pressure, "pressure_step_permyriad", json_object_new_uint64(pr->pressure_step_permyriad))) < 0 ||
+            (k = json_add(pressure, "calm_interval_usec", json_object_new_uint64(pr->calm_interval_usec))) < 0 ||
+            (k = json_add(pressure, "pressure_interval_usec", json_object_new_uint64(pr->pressure_interval_usec))) < 0 ||
+            (k = json_add(pressure, "shrink_deadline_usec", json_object_new_uint64(pr->shrink_deadline_usec))) < 0 ||
+            (k = json_add(pressure, "shrink_settle_usec", json_object_new_uint64(pr->shrink_settle_usec))) < 0 ||
+            (k = json_add(pressure, "grow_hold_usec", json_object_new_uint64(pr->grow_hold_usec))) < 0 ||
+            (k = json_add(pressure, "grow_hold_max_usec", json_object_new_uint64(pr->grow_hold_max_usec))) < 0 ||
+            (k = json_add(pressure, "grow_step_permyriad", json_object_new_uint64(pr->grow_step_permyriad))) < 0 ||
+            (k = json_add(pressure, "grow_interval_usec", json_object_new_uint64(pr->grow_interval_usec))) < 0 ||
+            (k = json_add(pressure, "oscillation_window_usec", json_object_new_uint64(pr->oscillation_window_usec))) < 0)
+                goto fail;
+
         if (!(reserves = json_object_new_array()) || (k = json_add(root, "reserves", reserves)) < 0)
                 goto fail;
         for (size_t i = 0; i < c->n_reserves; i++) {
