@@ -21,3 +21,8 @@ tests_vm_shrink_client_SOURCES = tests/vm/shrink-client.c
 tests_vm_shrink_client_CFLAGS = -std=c11 $(WARN_CFLAGS) $(JSONC_CFLAGS)
 tests_vm_shrink_client_LDFLAGS =
 tests_vm_shrink_client_LDADD = $(JSONC_LIBS)
+
+# The libpoold runs of pressure-shrink.sh hold the data pool's memory with
+# tests/libpoold-tool, a check program (client/libpoold.mk) that neither
+# `make` nor `make install` builds: check-vm builds it first.
+check-vm: tests/libpoold-tool$(EXEEXT)

@@ -18,15 +18,33 @@
 # MemAvailable and PSI tell it then: that is where "watermark crossed ->
 # first event" is measured), then MEASURED_RUNS times as the measured
 # reserve's unit.
-# Uses tests/vm/model-alloc and tests/vm/shrink-client from the build tree.
+# Then LIBPOOLD_RUNS runs (issue #6) with the data pool's memory held
+# through libpoold instead (tests/libpoold-tool hold data 560 MiB: 1 MiB
+# pool_malloc() blocks, a shrink callback that frees them, libpoold
+# subscribed to pool/data and acking by itself), outside the pool's cgroup
+# as man/libpoold.3 advises (poold counts the pool as the larger of its
+# cgroup's memory.current and the libpoold charge): no OOM kill, data shrunk
+# first, the tool's callback ran and freed blocks, the pool's arena.charged
+# in `poolctl status --json` fell by at least what the model needs beyond
+# what is free (OOM_EXTRA), and the model finished. The model is untied in
+# the first libpoold run, measured in the second (and so on, alternating).
+# Uses tests/vm/model-alloc and tests/vm/shrink-client from the build tree,
+# and tests/libpoold-tool (a check program: `make check`, or check-vm,
+# builds it).
 
 poolctl=$VMTEST_BINDIR/poolctl
 progs=$VMTEST_BUILDDIR/tests/vm
 model=$progs/model-alloc
 client=$progs/shrink-client
+tool=$VMTEST_BUILDDIR/tests/libpoold-tool
 for b in "$poolctl" "$VMTEST_SBINDIR/poold" "$model" "$client"; do
 	[[ -x $b ]] || vm_skip "$b is not built/installed"
 done
+MEASURED_RUNS=${PRESSURE_MEASURED_RUNS:-3}
+UNTIED_RUNS=${PRESSURE_UNTIED_RUNS:-5}
+LIBPOOLD_RUNS=${PRESSURE_LIBPOOLD_RUNS:-2}
+((LIBPOOLD_RUNS == 0)) || [[ -x $tool ]] ||
+	vm_fail "$tool is not built (make check, or make tests/libpoold-tool, in $VMTEST_BUILDDIR)"
 [[ -f $VMTEST_UNITDIR/poold.service ]] || vm_skip "poold.service is not installed"
 sock=$(strings "$poolctl" | grep -m1 '/poold/control.sock$' || true)
 [[ $sock == /run/poold/control.sock ]] ||
@@ -44,7 +62,8 @@ pool_file() { awk '$1 == "file" { print $2 }' "$(pool_cg "$1")/memory.stat" 2>/d
 # What each process in pool NAME is doing (a client that does not answer).
 members_diag() {
 	local pid
-	cat "$(pool_cg "$1")"/*/cgroup.procs 2>/dev/null | while read -r pid; do
+	# (No member, as in the libpoold runs: nothing to read, not a failure.)
+	{ cat "$(pool_cg "$1")"/*/cgroup.procs 2>/dev/null || true; } | while read -r pid; do
 		vm_log "$1 member $pid $(cat /proc/"$pid"/comm 2>/dev/null): state $(awk '/^State/ { print $2 }' /proc/"$pid"/status 2>/dev/null), wchan $(cat /proc/"$pid"/wchan 2>/dev/null), syscall $(cut -d' ' -f1 /proc/"$pid"/syscall 2>/dev/null)"
 		sed 's/^/    stack: /' /proc/"$pid"/stack 2>/dev/null || true
 	done
@@ -57,7 +76,7 @@ cleanup() {
 	# What the runs left (logs, events), for reading on the host in
 	# RUNDIR/share/pressure/.
 	mkdir -p "$VMTEST_RESULTS/pressure"
-	cp "$T"/*.log "$T"/events-* "$T"/client-* "$VMTEST_RESULTS/pressure/" 2>/dev/null || true
+	cp "$T"/*.log "$T"/events-* "$T"/client-* "$T"/status-* "$VMTEST_RESULTS/pressure/" 2>/dev/null || true
 	systemctl stop model.service 2>/dev/null || true
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for f in "$T"/*.log; do
@@ -211,12 +230,37 @@ planned_files=$(vm_cgroup_read poold.slice/poold-files.slice memory.high)
 vm_log "planned: data memory.high $planned_data, files memory.high $planned_files"
 ((planned_data >= DATA_HOLD + 16 * MiB)) || vm_fail "data's target $planned_data is below what the client holds"
 
-"$poolctl" run --pool data -- "$client" --pool data --hold "$DATA_HOLD" >"$T/client-data.log" 2>&1 &
-pids+=($!)
+data_client=
+if ((UNTIED_RUNS + MEASURED_RUNS > 0)); then
+	"$poolctl" run --pool data -- "$client" --pool data --hold "$DATA_HOLD" >"$T/client-data.log" 2>&1 &
+	data_client=$!
+	pids+=("$data_client")
+fi
 "$poolctl" run --pool work -- "$client" --pool work --hold "$WORK_HOLD" --no-subscribe >"$T/client-work.log" 2>&1 &
 pids+=($!)
-vm_wait_for 60 "data client subscribed" grep -q '^client reply .*id=0 ok=true' "$T/client-data.log"
+[[ -z $data_client ]] ||
+	vm_wait_for 60 "data client subscribed" grep -q '^client reply .*id=0 ok=true' "$T/client-data.log"
 vm_wait_for 60 "work client holds its memory" grep -q '^client ready' "$T/client-work.log"
+
+# arena_charged POOL: the pool's arena.charged in `poolctl status --json`
+# (what its libpoold clients have charged), empty without arena figures.
+# The pool's "name" comes before its "arena"; reserves have no "charged".
+arena_charged() {
+	"$poolctl" status --json | tr -d '\n' | grep -o '"name": *"[^"]*"\|"charged": *[0-9]*' |
+		awk -v want="$1" '/^"name"/ { sub(/^"name": *"/, ""); sub(/"$/, ""); cur = $0; next }
+			cur == want { sub(/.*: */, ""); print; exit }'
+}
+# tool_field LINE KEY: KEY's value in a libpoold-tool line (key=value words).
+tool_field() {
+	local kv
+	for kv in $1; do
+		if [[ $kv == "$2="* ]]; then
+			echo "${kv#*=}"
+			return 0
+		fi
+	done
+	return 1
+}
 
 # Events as one object per line, whether poolctl prints lines or an array:
 # split the output at the top-level braces (quotes respected).
@@ -271,13 +315,33 @@ reactions=() reactions_max=() covers=() marks=() delivery=() dips=() no_cross=0
 # model.service, the [Reserve model] poold measures; untied: it is
 # model-untied.service, which poold does not know, so only MemAvailable
 # and PSI tell it.
+# CLIENT (default shrink-client): libpoold: the data pool's memory is held
+# by libpoold-tool, started for this run outside the pool's cgroup.
 pressure_run() {
-	local run=$1 mode=$2 unit=model log t_start first order t_cross t_prev t_done t_above t_mark t_first r rmax c
+	local run=$1 mode=$2 kind=${3:-shrink-client} unit=model log t_start first order t_cross t_prev t_done t_above t_mark t_first r rmax c
+	local tlog tpid ready last charged0 charged1
 	if [[ $mode == untied ]]; then unit="model-untied"; fi
-	vm_log "=== with poold, run $run ($mode: $unit.service)"
+	vm_log "=== with poold, run $run ($mode: $unit.service; data held by $kind)"
 	fill_cache "$poolctl" run --pool files --
-	vm_wait_for 120 "data client back to its full size" \
-		bash -c "[[ \$(grep -E '^client (ready|grow)' '$T/client-data.log' | tail -n 1 | sed 's/.*held=\([0-9]*\).*/\1/') -ge $((DATA_HOLD - 32 * MiB)) ]]"
+	if [[ $kind == libpoold ]]; then
+		tlog=$T/libpoold-$run.log
+		"$tool" hold data $((DATA_HOLD / MiB)) 900 >"$tlog" 2>&1 &
+		tpid=$!
+		pids+=("$tpid")
+		vm_wait_for 120 "libpoold-tool holds $(mib $DATA_HOLD) MiB in pool data" grep -q '^ready ' "$tlog"
+		ready=$(grep -m1 '^ready ' "$tlog")
+		vm_log "run $run: libpoold-tool: $ready"
+		if grep -q '^alloc_failed' "$tlog"; then vm_fail "run $run: libpoold-tool could not allocate: $(grep '^alloc_failed' "$tlog")"; fi
+		vm_assert_eq "$(tool_field "$ready" blocks)" $((DATA_HOLD / MiB)) "run $run: libpoold-tool's blocks"
+		charged0=$(arena_charged data)
+		"$poolctl" status --json >"$T/status-$run-before"
+		[[ -n $charged0 ]] || vm_fail "run $run: no arena figures for pool data in poolctl status --json"
+		((charged0 >= DATA_HOLD)) || vm_fail "run $run: data's arena.charged $charged0 is below what libpoold-tool holds ($DATA_HOLD)"
+		vm_log "run $run: data arena.charged $(mib "$charged0") MiB before the model; cgroup memory.current $(mib "$(pool_current data)") MiB (libpoold-tool is outside it)"
+	else
+		vm_wait_for 120 "data client back to its full size" \
+			bash -c "[[ \$(grep -E '^client (ready|grow)' '$T/client-data.log' | tail -n 1 | sed 's/.*held=\([0-9]*\).*/\1/') -ge $((DATA_HOLD - 32 * MiB)) ]]"
+	fi
 	oom0=$(oom_kills)
 	vm_log "before the model: MemAvailable $(mib "$(meminfo MemAvailable)") MiB; data $(mib "$(pool_current data)") MiB, files $(mib "$(pool_current files)") MiB (file $(mib "$(pool_file files)")), work $(mib "$(pool_current work)") MiB"
 	log=$T/model-$run.log
@@ -291,6 +355,27 @@ pressure_run() {
 		sleep 0.1
 	done
 	cat "$log"
+	if [[ $kind == libpoold ]]; then
+		# Checked before the model's outcome: when the client does not give
+		# memory back, this says so rather than only that the model died.
+		# libpoold-tool: its shrink callback ran and freed blocks, and the
+		# pool's charge fell by at least what the model needed beyond
+		# what was free (OOM_EXTRA): without that it would have been killed.
+		charged1=$(arena_charged data)
+		"$poolctl" status --json >"$T/status-$run-after"
+		grep '^shrunk ' "$tlog" | sed 's/^/    /' || true
+		last=$(grep '^shrunk ' "$tlog" | tail -n 1) || vm_fail "run $run: libpoold-tool never shrank (no 'shrunk' line)"
+		(($(tool_field "$last" callbacks) > 0)) || vm_fail "run $run: libpoold-tool's shrink callback never ran: $last"
+		(($(tool_field "$last" freed) > 0)) || vm_fail "run $run: libpoold-tool's shrink callback freed nothing: $last"
+		(($(tool_field "$last" charged_self) < $(tool_field "$ready" charged_self))) ||
+			vm_fail "run $run: libpoold-tool's own charge did not fall: $(tool_field "$ready" charged_self) -> $(tool_field "$last" charged_self)"
+		[[ -n $charged1 ]] || vm_fail "run $run: no arena figures for pool data after the model"
+		vm_log "run $run: data arena.charged $(mib "$charged0") -> $(mib "$charged1") MiB; libpoold-tool: $(tool_field "$last" callbacks) callback(s) freed $(mib "$(tool_field "$last" freed)") MiB, blocks $(tool_field "$ready" blocks) -> $(tool_field "$last" blocks), rss $(mib "$(tool_field "$ready" rss)") -> $(mib "$(tool_field "$last" rss)") MiB"
+		((charged1 + OOM_EXTRA <= charged0)) ||
+			vm_fail "run $run: data's arena.charged fell only $(mib $((charged0 - charged1))) MiB ($(mib "$charged0") -> $(mib "$charged1")), less than the model's excess $(mib $OOM_EXTRA) MiB"
+		lp_falls+=($(((charged0 - charged1) / MiB)))
+		lp_callbacks+=("$(tool_field "$last" callbacks)")
+	fi
 	grep -q '^model result' "$log" || vm_fail "run $run: the model did not finish ($(systemctl is-active "$unit.service"))"
 	oom1=$(oom_kills)
 	vm_assert_eq "$((oom1 - oom0))" 0 "run $run: OOM kills"
@@ -309,13 +394,15 @@ pressure_run() {
 		vm_fail "run $run: no shrink event after the model started"
 	vm_log "run $run: first shrink event: $(field "$first" action) $(field "$first" pool): $(field "$first" reason)"
 	vm_assert_eq "$(field "$first" pool)" data "run $run: the first pool shrunk (lowest priority)"
-	# The data client: asked, freed, acknowledged, in this run.
-	awk -v t0="$t_start" '/^client (shrink|reply)/ { split($3, a, "="); if (a[2] + 0 >= t0 + 0) print }' \
-		"$T/client-data.log" >"$T/client-$run"
-	grep "^client shrink" "$T/client-$run" | sed 's/^/    /'
-	grep -q "^client shrink" "$T/client-$run" || vm_fail "run $run: the data client got no shrink event (or never answered it)"
-	if grep -q "^client reply .* ok=false" "$T/client-$run"; then
-		vm_fail "run $run: poold refused an ack: $(grep "^client reply .* ok=false" "$T/client-$run" | head -n 1)"
+	if [[ $kind != libpoold ]]; then
+		# The data client: asked, freed, acknowledged, in this run.
+		awk -v t0="$t_start" '/^client (shrink|reply)/ { split($3, a, "="); if (a[2] + 0 >= t0 + 0) print }' \
+			"$T/client-data.log" >"$T/client-$run"
+		grep "^client shrink" "$T/client-$run" | sed 's/^/    /'
+		grep -q "^client shrink" "$T/client-$run" || vm_fail "run $run: the data client got no shrink event (or never answered it)"
+		if grep -q "^client reply .* ok=false" "$T/client-$run"; then
+			vm_fail "run $run: poold refused an ack: $(grep "^client reply .* ok=false" "$T/client-$run" | head -n 1)"
+		fi
 	fi
 	# Lowest priority first: files (priority 0) never before data (-10);
 	# the working pool only once every cache pool's target is at its Min.
@@ -334,10 +421,12 @@ pressure_run() {
 	fi
 
 	# Delivery: poold's event time to the client reading it, ms.
-	local -a d
-	read -ra d < <(awk '/^client shrink/ { for (i = 3; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
-		if (v["event_t"] != "-") printf "%d ", (v["t"] - v["event_t"]) / 1000 } END { print "" }' "$T/client-$run")
-	delivery+=("${d[@]}")
+	if [[ $kind != libpoold ]]; then
+		local -a d
+		read -ra d < <(awk '/^client shrink/ { for (i = 3; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+			if (v["event_t"] != "-") printf "%d ", (v["t"] - v["event_t"]) / 1000 } END { print "" }' "$T/client-$run")
+		delivery+=("${d[@]}")
+	fi
 
 	t_cross=$(sed -n 's/^model result crossed=\([0-9-]*\).*/\1/p' "$log")
 	t_done=$(sed -n 's/^model result .* done=\([0-9]*\).*/\1/p' "$log")
@@ -377,16 +466,34 @@ pressure_run() {
 	vm_run systemctl stop "$unit.service"
 	vm_wait_for 180 "data memory.high back to $planned_data" \
 		bash -c "[[ \$(cat $(pool_cg data)/memory.high) == $planned_data ]]"
-	grep -c '^client grow' "$T/client-data.log" >/dev/null || vm_fail "run $run: the data client got no grow event"
+	if [[ $kind == libpoold ]]; then
+		kill "$tpid"
+		wait "$tpid" || vm_fail "run $run: libpoold-tool exited with $?"
+		sed -n 's/^exit /    exit /p' "$tlog"
+	else
+		grep -c '^client grow' "$T/client-data.log" >/dev/null || vm_fail "run $run: the data client got no grow event"
+	fi
 }
 
-MEASURED_RUNS=${PRESSURE_MEASURED_RUNS:-3}
-UNTIED_RUNS=${PRESSURE_UNTIED_RUNS:-5}
-run=0
+run=0 lp_falls=() lp_callbacks=()
 # Untied first: its reaction figures (the watermark path) are then printed
 # even when a measured run fails (see tests/vm/README.md, known failure).
 for ((k = 0; k < UNTIED_RUNS; k++)); do pressure_run $((++run)) untied; done
 for ((k = 0; k < MEASURED_RUNS; k++)); do pressure_run $((++run)) measured; done
+if ((LIBPOOLD_RUNS > 0)) && [[ -n $data_client ]]; then
+	# The data pool's memory changes hands: shrink-client leaves. Killing
+	# `poolctl run` alone leaves its child running in the pool's scope:
+	# the members (our shrink-client) by pid, then poolctl.
+	for p in $(cat "$(pool_cg data)"/*/cgroup.procs 2>/dev/null || true); do
+		kill "$p" 2>/dev/null || true
+	done
+	kill "$data_client" 2>/dev/null || true
+	wait "$data_client" 2>/dev/null || true
+	vm_wait_for 60 "data's cgroup empty" bash -c "[[ -z \$(cat $(pool_cg data)/*/cgroup.procs $(pool_cg data)/cgroup.procs 2>/dev/null) ]]"
+fi
+for ((k = 0; k < LIBPOOLD_RUNS; k++)); do
+	if ((k % 2 == 0)); then pressure_run $((++run)) untied libpoold; else pressure_run $((++run)) measured libpoold; fi
+done
 
 stats() { # [-q] NAME UNIT VALUES... (-q: not every value, only how many)
 	local quiet=0 name unit
@@ -401,12 +508,14 @@ stats() { # [-q] NAME UNIT VALUES... (-q: not every value, only how many)
 	((quiet == 0)) || list="$# samples"
 	vm_log "$name, $unit: $list; median $(printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'), max $(printf '%s\n' "$@" | sort -n | tail -n 1)"
 }
-vm_log "=== summary (TCG guest, $UNTIED_RUNS untied + $MEASURED_RUNS measured runs)"
+vm_log "=== summary (TCG guest, $UNTIED_RUNS untied + $MEASURED_RUNS measured runs with shrink-client, $LIBPOOLD_RUNS with libpoold-tool)"
 stats "measured model: past its reserve's plan -> first shrink event" ms "${marks[@]}"
 stats "untied model: watermark crossed -> first shrink event (from the model's first sample below)" ms "${reactions[@]}"
 stats "untied model: watermark crossed -> first shrink event (from its last sample above: upper bound)" ms "${reactions_max[@]}"
 stats "untied model: watermark crossed -> MemAvailable back above it" ms "${covers[@]}"
 stats "untied model: deepest MemAvailable below the watermark while it allocated" MiB "${dips[@]}"
 stats -q "shrink event -> read by the data client" ms "${delivery[@]}"
+stats "libpoold runs: data's arena.charged fell by" MiB "${lp_falls[@]}"
+stats "libpoold runs: libpoold-tool's shrink callback calls" calls "${lp_callbacks[@]}"
 vm_log "runs where MemAvailable never went below the watermark: $no_cross"
 vm_log "OOM kills: $nopoold_kills without poold, 0 with poold in $run runs"
