@@ -491,6 +491,8 @@ if ((LIBPOOLD_RUNS > 0)) && [[ -n $data_client ]]; then
 	wait "$data_client" 2>/dev/null || true
 	vm_wait_for 60 "data's cgroup empty" bash -c "[[ -z \$(cat $(pool_cg data)/*/cgroup.procs $(pool_cg data)/cgroup.procs 2>/dev/null) ]]"
 fi
+# The libpoold runs' figures are summed up apart (the arrays' tails).
+n_marks=${#marks[@]} n_reactions=${#reactions[@]} n_covers=${#covers[@]} n_dips=${#dips[@]}
 for ((k = 0; k < LIBPOOLD_RUNS; k++)); do
 	if ((k % 2 == 0)); then pressure_run $((++run)) untied libpoold; else pressure_run $((++run)) measured libpoold; fi
 done
@@ -509,12 +511,16 @@ stats() { # [-q] NAME UNIT VALUES... (-q: not every value, only how many)
 	vm_log "$name, $unit: $list; median $(printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'), max $(printf '%s\n' "$@" | sort -n | tail -n 1)"
 }
 vm_log "=== summary (TCG guest, $UNTIED_RUNS untied + $MEASURED_RUNS measured runs with shrink-client, $LIBPOOLD_RUNS with libpoold-tool)"
-stats "measured model: past its reserve's plan -> first shrink event" ms "${marks[@]}"
-stats "untied model: watermark crossed -> first shrink event (from the model's first sample below)" ms "${reactions[@]}"
-stats "untied model: watermark crossed -> first shrink event (from its last sample above: upper bound)" ms "${reactions_max[@]}"
-stats "untied model: watermark crossed -> MemAvailable back above it" ms "${covers[@]}"
-stats "untied model: deepest MemAvailable below the watermark while it allocated" MiB "${dips[@]}"
+stats "measured model: past its reserve's plan -> first shrink event" ms "${marks[@]:0:n_marks}"
+stats "untied model: watermark crossed -> first shrink event (from the model's first sample below)" ms "${reactions[@]:0:n_reactions}"
+stats "untied model: watermark crossed -> first shrink event (from its last sample above: upper bound)" ms "${reactions_max[@]:0:n_reactions}"
+stats "untied model: watermark crossed -> MemAvailable back above it" ms "${covers[@]:0:n_covers}"
+stats "untied model: deepest MemAvailable below the watermark while it allocated" MiB "${dips[@]:0:n_dips}"
 stats -q "shrink event -> read by the data client" ms "${delivery[@]}"
+stats "libpoold runs, measured model: past its reserve's plan -> first shrink event" ms "${marks[@]:n_marks}"
+stats "libpoold runs, untied model: watermark crossed -> first shrink event (first sample below)" ms "${reactions[@]:n_reactions}"
+stats "libpoold runs, untied model: watermark crossed -> first shrink event (last sample above)" ms "${reactions_max[@]:n_reactions}"
+stats "libpoold runs, untied model: watermark crossed -> MemAvailable back above it" ms "${covers[@]:n_covers}"
 stats "libpoold runs: data's arena.charged fell by" MiB "${lp_falls[@]}"
 stats "libpoold runs: libpoold-tool's shrink callback calls" calls "${lp_callbacks[@]}"
 vm_log "runs where MemAvailable never went below the watermark: $no_cross"
