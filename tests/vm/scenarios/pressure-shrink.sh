@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm: timeout=900 nodes=1 mem=2048 cpus=2
+# vm: timeout=1500 nodes=1 mem=2048 cpus=2
 # poold shrinks cache pools under memory pressure instead of letting the
 # kernel OOM-kill (issue #5). One boot, the same load twice:
 #  1. without poold: a cache holding anonymous memory (shrink-client) in
