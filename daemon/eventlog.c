@@ -32,12 +32,6 @@ EventLog *eventlog_free(EventLog *l) {
         return NULL;
 }
 
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
-}
-
 const EventRecord *eventlog_add(EventLog *l, const PolicyAction *a, uint64_t duration_usec, uint64_t freed) {
         if (!l->ring) {
                 l->ring = calloc(l->capacity, sizeof *l->ring);
@@ -47,7 +41,7 @@ const EventRecord *eventlog_add(EventLog *l, const PolicyAction *a, uint64_t dur
         EventRecord *r = &l->ring[l->last_seq % l->capacity];
         *r = (EventRecord) {
                 .seq = ++l->last_seq,
-                .wall_usec = now_realtime_usec(),
+                .wall_usec = clock_now_usec(CLOCK_REALTIME),
                 .duration_usec = duration_usec,
                 .freed = freed,
                 .action = *a,

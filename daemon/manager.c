@@ -182,12 +182,6 @@ static void pool_limits_from(const PoolConf *pc, const PoolBudget *pb, uint64_t 
                 ret->mems = pc->numa.nodes;
 }
 
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
-}
-
 static uint64_t page_size(void) {
         long n = sysconf(_SC_PAGESIZE);
         return n > 0 ? (uint64_t) n : 4096;
@@ -380,6 +374,25 @@ static void manager_sync_pages(Manager *m) {
                 log_error_errno(r, "cannot update the budget pages of libpoold clients");
 }
 
+/* The plan changed (reload, `poolctl set`, MemTotal): the controller and
+ * libpoold's budget pages follow it. */
+static void manager_plan_changed(Manager *m) {
+        (void) manager_configure_pressure(m);
+        manager_sync_pages(m);
+}
+
+/* Takes B as the budget of the running configuration. A runtime target
+ * stays only while it still fits its pool. */
+static void manager_take_budget(Manager *m, Budget *b) {
+        budget_done(&m->budget);
+        m->budget = *b;
+        for (size_t j = 0; j < m->config->n_pools; j++) {
+                uint64_t t = m->pools[j].target_override;
+                if (t != UINT64_MAX && (t < b->pools[j].min || t > b->pools[j].max))
+                        m->pools[j].target_override = UINT64_MAX;
+        }
+}
+
 static void manager_log_diag(const Diag *d) {
         for (size_t i = 0; i < d->n; i++)
                 log_error("%s", d->messages[i]);
@@ -439,8 +452,7 @@ int manager_reload(Manager *m, Diag *diag) {
         TAKE_PTR(c);
         free(m->last_reload_error);
         m->last_reload_error = NULL;
-        (void) manager_configure_pressure(m);
-        manager_sync_pages(m);
+        manager_plan_changed(m);
         r = manager_apply(m);
         if (r < 0)
                 log_warning("reloaded, but not every limit could be applied (see above)");
@@ -556,16 +568,8 @@ int manager_set(Manager *m, const char *pool, const char *field, uint64_t size, 
                 *loc = old_loc;
                 return r;
         }
-        budget_done(&m->budget);
-        m->budget = b;
-        /* A runtime target stays only while it still fits its pool. */
-        for (size_t j = 0; j < m->config->n_pools; j++) {
-                uint64_t t = m->pools[j].target_override;
-                if (t != UINT64_MAX && (t < b.pools[j].min || t > b.pools[j].max))
-                        m->pools[j].target_override = UINT64_MAX;
-        }
-        (void) manager_configure_pressure(m);
-        manager_sync_pages(m);
+        manager_take_budget(m, &b);
+        manager_plan_changed(m);
         r = manager_apply(m);
         log_info("pool %s: %s set to %s until the next reload", pool, field, size_format_exact(size, buf));
         if (r < 0) {
@@ -614,7 +618,7 @@ static int manager_read_stats(Manager *m, unsigned what) {
  * late). While the unit has no cgroup yet, the D-Bus lookup is retried at
  * most once a second (the rounds come every 100 ms under pressure). */
 static void manager_read_reserves(Manager *m) {
-        uint64_t now = now_monotonic_usec();
+        uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
         for (size_t i = 0; i < m->config->n_reserves; i++) {
                 const ReserveConf *rc = &m->config->reserves[i];
                 ReserveState *rs = &m->reserves[i];
@@ -732,15 +736,8 @@ static void manager_on_total_changed(void *userdata, uint64_t total) {
         }
         diag_done(&d);
         m->total_previous = m->budget.total;
-        budget_done(&m->budget);
-        m->budget = b;
-        for (size_t j = 0; j < m->config->n_pools; j++) {
-                uint64_t t = m->pools[j].target_override;
-                if (t != UINT64_MAX && (t < b.pools[j].min || t > b.pools[j].max))
-                        m->pools[j].target_override = UINT64_MAX;
-        }
-        (void) manager_configure_pressure(m);
-        manager_sync_pages(m);
+        manager_take_budget(m, &b);
+        manager_plan_changed(m);
         if (manager_apply(m) < 0)
                 log_warning("re-partitioned for MemTotal %" PRIu64 ", but not every limit applied (see above)", total);
         else

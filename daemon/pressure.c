@@ -79,12 +79,6 @@ struct Pressure {
         EventLog *log;
 };
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000U + (uint64_t) ts.tv_nsec / 1000U;
-}
-
 int pressure_new(sd_event *event, Control *control, const char *proc_root, const PressureOps *ops,
                  void *userdata, Pressure **ret) {
         _cleanup_free_ Pressure *p = calloc(1, sizeof *p);
@@ -389,7 +383,7 @@ static int pressure_tick(Pressure *p) {
         if (!p->ctl || p->in_tick)
                 return 0;
         p->in_tick = true;
-        uint64_t now = now_usec();
+        uint64_t now = clock_now_usec(CLOCK_MONOTONIC);
 
         uint64_t avail = POLICY_UNKNOWN, total = 0;
         MemInfo mi;
@@ -527,6 +521,19 @@ static void pool_triggers_open(Pressure *p, PressurePool *pp, const char *dir) {
                 }
 }
 
+/* Where the kernel accepted a longer PSI window than configured, the
+ * controller counts with it: pressure lingers for two real windows, not two
+ * asked-for ones. */
+static void pressure_use_window(Pressure *p) {
+        if (p->window_used_usec == 0 || p->window_used_usec == p->conf.window_usec)
+                return;
+        PolicyConf used = p->conf;
+        used.window_usec = p->window_used_usec;
+        if (used.some_stall_usec > used.window_usec || used.full_stall_usec > used.window_usec ||
+            controller_set_conf(p->ctl, &used) < 0)
+                log_debug("keeping the configured PSI window for the controller");
+}
+
 int pressure_configure(Pressure *p, const Config *c, const Budget *b, char *const *paths) {
         PolicyConf conf;
         int r;
@@ -543,7 +550,7 @@ int pressure_configure(Pressure *p, const Config *c, const Budget *b, char *cons
         }
 
         if (!p->ctl) {
-                r = controller_new(&conf, c, b, now_usec(), &p->ctl);
+                r = controller_new(&conf, c, b, clock_now_usec(CLOCK_MONOTONIC), &p->ctl);
         } else {
                 r = controller_set_conf(p->ctl, &conf);
                 if (r >= 0)
@@ -561,14 +568,7 @@ int pressure_configure(Pressure *p, const Config *c, const Budget *b, char *cons
         p->conf = conf;
         if (p->started && (psi_changed || (p->window_used_usec == 0 && p->host_psi_error == 0)))
                 host_triggers_open(p);
-        if (p->window_used_usec != 0 && p->window_used_usec != conf.window_usec) {
-                /* Pressure lingers for two real windows, not two asked-for ones. */
-                PolicyConf used = conf;
-                used.window_usec = p->window_used_usec;
-                if (used.some_stall_usec > used.window_usec || used.full_stall_usec > used.window_usec ||
-                    controller_set_conf(p->ctl, &used) < 0)
-                        log_debug("keeping the configured PSI window for the controller");
-        }
+        pressure_use_window(p);
 
         for (size_t i = 0; i < c->n_pools; i++) {
                 PressurePool *pp = &pools[i];
@@ -628,14 +628,10 @@ int pressure_start(Pressure *p, char *const *paths) {
                 return -ENXIO;
         p->started = true;
         host_triggers_open(p);
-        if (p->window_used_usec != 0 && p->window_used_usec != p->conf.window_usec) {
-                PolicyConf used = p->conf;
-                used.window_usec = p->window_used_usec;
-                (void) controller_set_conf(p->ctl, &used);
-        }
+        pressure_use_window(p);
         for (size_t i = 0; i < p->n_pools; i++)
                 pool_triggers_open(p, &p->pools[i], paths ? paths[i] : NULL);
-        r = sd_event_add_time(p->event, &p->timer, CLOCK_MONOTONIC, now_usec(), POLICY_USEC_PER_MSEC, on_timer, p);
+        r = sd_event_add_time(p->event, &p->timer, CLOCK_MONOTONIC, clock_now_usec(CLOCK_MONOTONIC), POLICY_USEC_PER_MSEC, on_timer, p);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
@@ -748,7 +744,7 @@ static int verb_ack(ControlRequest *req, json_object *args, void *userdata, json
                 /* Everyone answered: go on to the forced stage now rather
                  * than at the deadline. */
                 if (pp->acks >= pp->acks_expected && p->started && !p->in_tick)
-                        pressure_schedule(p, now_usec());
+                        pressure_schedule(p, clock_now_usec(CLOCK_MONOTONIC));
         }
         json_object *o = json_object_new_object();
         if (!o)

@@ -94,12 +94,6 @@ static void bus_closep(sd_bus **b) {
                 sd_bus_flush_close_unref(*b);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 /* Logs a failed call once, with systemd's message, and returns -errno. */
 static int call_failed(int r, const sd_bus_error *e, const char *what, const char *unit) {
         return log_debug_errno(r, "systemd: %s %s: %s", what, unit,
@@ -191,7 +185,7 @@ static int job_exists(SystemdDriver *s, const char *job_path) {
  * unit is active. */
 static int wait_job(SystemdDriver *s, const char *job_path, const char *unit) {
         s->wait = (JobWait) { .path = job_path };
-        uint64_t deadline = now_usec() + CGROUP_JOB_TIMEOUT_USEC;
+        uint64_t deadline = clock_now_usec(CLOCK_MONOTONIC) + CGROUP_JOB_TIMEOUT_USEC;
         bool gone = false;
         int r;
 
@@ -206,7 +200,7 @@ static int wait_job(SystemdDriver *s, const char *job_path, const char *unit) {
                 if (gone)
                         break; /* drained after the job vanished, no signal */
 
-                uint64_t n = now_usec();
+                uint64_t n = clock_now_usec(CLOCK_MONOTONIC);
                 if (n >= deadline) {
                         r = log_debug_errno(-ETIMEDOUT, "systemd: job %s for %s did not finish", job_path, unit);
                         goto out;
