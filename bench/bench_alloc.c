@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* bench_alloc: the cost of allocating from a pool, side by side with a plain
  * jemalloc arena used with an explicit tcache (what a pool is, minus
- * libpoold) and with glibc's malloc, in one run of one binary.
+ * libpoold) and with glibc's malloc, in one run of one binary. Each of the
+ * two jemalloc-based ones is measured twice: freeing without the size
+ * (pool_free, dallocx) and with it (pool_free_sized, sdallocx).
  *
  * glibc's allocator is reached through __libc_malloc/__libc_free: this
  * program links jemalloc, whose malloc() (no prefix in Debian's build)
@@ -41,8 +43,7 @@ extern void __libc_free(void *p);
 #define N_SIZES 65536
 #define MAX_ROUNDS 101
 
-typedef enum Alloc { ALLOC_POOL, ALLOC_ARENA, ALLOC_GLIBC, _ALLOC_MAX } Alloc;
-static const char *const alloc_name[_ALLOC_MAX] = { "pool", "jemalloc arena+tcache", "glibc" };
+typedef enum Alloc { ALLOC_POOL, ALLOC_POOL_SIZED, ALLOC_ARENA, ALLOC_ARENA_SIZED, ALLOC_GLIBC, _ALLOC_MAX } Alloc;
 
 typedef enum Work { WORK_PAIR64, WORK_MIXED, _WORK_MAX } Work;
 static const char *const work_name[_WORK_MAX] = { "pair64", "mixed" };
@@ -64,7 +65,8 @@ static inline void touch(void *p) {
 }
 
 /* One loop per allocator and workload, with the calls written out, so the
- * comparison is of the allocators and not of an indirect call. */
+ * comparison is of the allocators and not of an indirect call. FREE gets
+ * the size asked for; the window keeps it for every allocator alike. */
 #define LOOPS(NAME, ALLOC, FREE)                                                      \
         static uint64_t loop_pair64_##NAME(void *ctx) {                               \
                 (void) ctx;                                                            \
@@ -72,44 +74,57 @@ static inline void touch(void *p) {
                 for (unsigned long i = 0; i < ops; i++) {                              \
                         void *p = ALLOC(64);                                           \
                         touch(p);                                                      \
-                        FREE(p);                                                       \
+                        FREE(p, 64);                                                   \
                 }                                                                      \
                 return now_ns() - t0;                                                  \
         }                                                                              \
         static uint64_t loop_mixed_##NAME(void *ctx) {                                \
-                void **w = ctx;                                                        \
+                Window *w = ctx;                                                       \
                 for (unsigned i = 0; i < WINDOW; i++)                                  \
-                        w[i] = ALLOC(sizes[i]);                                        \
+                        w->p[i] = ALLOC(w->n[i] = sizes[i]);                           \
                 uint64_t t0 = now_ns();                                                \
                 for (unsigned long i = 0; i < ops; i++) {                              \
                         unsigned k = (unsigned) i & (WINDOW - 1);                      \
-                        FREE(w[k]);                                                    \
-                        w[k] = ALLOC(sizes[i & (N_SIZES - 1)]);                        \
-                        touch(w[k]);                                                   \
+                        FREE(w->p[k], w->n[k]);                                        \
+                        w->n[k] = sizes[i & (N_SIZES - 1)];                            \
+                        w->p[k] = ALLOC(w->n[k]);                                      \
+                        touch(w->p[k]);                                                \
                 }                                                                      \
                 uint64_t t = now_ns() - t0;                                            \
                 for (unsigned i = 0; i < WINDOW; i++)                                  \
-                        FREE(w[i]);                                                    \
+                        FREE(w->p[i], w->n[i]);                                        \
                 return t;                                                              \
         }
 
+typedef struct Window {
+        void *p[WINDOW];
+        size_t n[WINDOW];
+} Window;
+
 #define POOL_ALLOC(n) pool_malloc(bench_pool, (n))
-#define POOL_FREE(p) pool_free(bench_pool, (p))
+#define POOL_FREE(p, n) pool_free(bench_pool, (p))
+#define POOL_FREE_SIZED(p, n) pool_free_sized(bench_pool, (p), (n))
 LOOPS(pool, POOL_ALLOC, POOL_FREE)
+LOOPS(pool_sized, POOL_ALLOC, POOL_FREE_SIZED)
 
 /* The arena baseline: the flags are computed once per thread, as a
  * program using jemalloc directly would. */
 static _Thread_local int arena_flags;
 #define ARENA_ALLOC(n) mallocx((n), arena_flags)
-#define ARENA_FREE(p) dallocx((p), arena_flags)
+#define ARENA_FREE(p, n) dallocx((p), arena_flags)
+#define ARENA_FREE_SIZED(p, n) sdallocx((p), (n), arena_flags)
 LOOPS(arena, ARENA_ALLOC, ARENA_FREE)
+LOOPS(arena_sized, ARENA_ALLOC, ARENA_FREE_SIZED)
 
-LOOPS(glibc, __libc_malloc, __libc_free)
+#define GLIBC_FREE(p, n) __libc_free(p)
+LOOPS(glibc, __libc_malloc, GLIBC_FREE)
 
 typedef uint64_t (*LoopFn)(void *ctx);
 static const LoopFn loops[_WORK_MAX][_ALLOC_MAX] = {
-        [WORK_PAIR64] = { loop_pair64_pool, loop_pair64_arena, loop_pair64_glibc },
-        [WORK_MIXED] = { loop_mixed_pool, loop_mixed_arena, loop_mixed_glibc },
+        [WORK_PAIR64] = { loop_pair64_pool, loop_pair64_pool_sized, loop_pair64_arena, loop_pair64_arena_sized,
+                          loop_pair64_glibc },
+        [WORK_MIXED] = { loop_mixed_pool, loop_mixed_pool_sized, loop_mixed_arena, loop_mixed_arena_sized,
+                         loop_mixed_glibc },
 };
 
 typedef struct Job {
@@ -120,7 +135,7 @@ typedef struct Job {
 
 static void *job_main(void *arg) {
         Job *j = arg;
-        void **window = calloc(WINDOW, sizeof(void *));
+        Window *window = calloc(1, sizeof *window);
         unsigned tc;
         size_t sz = sizeof tc;
 
@@ -134,6 +149,7 @@ static void *job_main(void *arg) {
          * tcache is created at the thread's first call). */
         for (int i = 0; i < 1000; i++) {
                 pool_free(bench_pool, pool_malloc(bench_pool, 64));
+                pool_free_sized(bench_pool, pool_malloc(bench_pool, 64), 64);
                 dallocx(mallocx(64, arena_flags), arena_flags);
                 __libc_free(__libc_malloc(64));
         }
@@ -230,28 +246,36 @@ int main(int argc, char **argv) {
 
         printf("bench_alloc: %u rounds, %lu ops per thread per run; ns per op (alloc+free), median\n", rounds,
                ops);
-        printf("%-8s %-7s %8s %8s %8s   %-14s %-14s\n", "work", "threads", "pool", "arena", "glibc",
-               "pool/arena", "pool/glibc");
+        printf("%-7s %-3s %7s %7s %7s %7s %7s   %-6s %-6s %-6s %-6s\n", "work", "thr", "pool", "pool-s", "arena",
+               "arena-s", "glibc", "p/a", "p/g", "ps/as", "ps/g");
 
         for (Work w = 0; w < _WORK_MAX; w++)
                 for (unsigned nt = 1; nt <= 2; nt++) {
-                        double ns[_ALLOC_MAX][MAX_ROUNDS], vs_arena[MAX_ROUNDS], vs_glibc[MAX_ROUNDS];
+                        double ns[_ALLOC_MAX][MAX_ROUNDS], ratio[4][MAX_ROUNDS];
                         for (unsigned i = 0; i < rounds; i++) {
                                 for (unsigned k = 0; k < _ALLOC_MAX; k++) {
                                         Alloc a = (Alloc) ((i + k) % _ALLOC_MAX);
                                         ns[a][i] = run(loops[w][a], nt);
                                 }
-                                vs_arena[i] = ns[ALLOC_POOL][i] / ns[ALLOC_ARENA][i];
-                                vs_glibc[i] = ns[ALLOC_POOL][i] / ns[ALLOC_GLIBC][i];
+                                ratio[0][i] = ns[ALLOC_POOL][i] / ns[ALLOC_ARENA][i];
+                                ratio[1][i] = ns[ALLOC_POOL][i] / ns[ALLOC_GLIBC][i];
+                                ratio[2][i] = ns[ALLOC_POOL_SIZED][i] / ns[ALLOC_ARENA_SIZED][i];
+                                ratio[3][i] = ns[ALLOC_POOL_SIZED][i] / ns[ALLOC_GLIBC][i];
                         }
-                        printf("%-8s %-7u %8.2f %8.2f %8.2f   %-14.3f %-14.3f\n", work_name[w], nt,
-                               median(ns[ALLOC_POOL], rounds), median(ns[ALLOC_ARENA], rounds),
-                               median(ns[ALLOC_GLIBC], rounds), median(vs_arena, rounds),
-                               median(vs_glibc, rounds));
+                        printf("%-7s %-3u", work_name[w], nt);
+                        for (Alloc a = 0; a < _ALLOC_MAX; a++)
+                                printf(" %7.2f", median(ns[a], rounds));
+                        printf("  ");
+                        for (unsigned k = 0; k < 4; k++)
+                                printf(" %-6.3f", median(ratio[k], rounds));
+                        printf("\n");
                         fflush(stdout);
                 }
 
-        printf("(arena = %s; goals: pool/arena <= 1.05, pool/glibc <= 1.00)\n", alloc_name[ALLOC_ARENA]);
+        printf("(pool: pool_malloc + pool_free; pool-s: pool_malloc + pool_free_sized; arena: a jemalloc arena with\n"
+               " an explicit tcache, mallocx + dallocx; arena-s: mallocx + sdallocx; glibc: __libc_malloc + __libc_free.\n"
+               " p/a = pool/arena, p/g = pool/glibc, ps/as = pool-s/arena-s, ps/g = pool-s/glibc;\n"
+               " goals: pool/arena <= 1.05, pool/glibc <= 1.00)\n");
         pool_close(bench_pool);
         return 0;
 }

@@ -17,6 +17,7 @@ libpoold_internal_la_SOURCES = \
 	client/libpoold/pool-internal.h \
 	client/libpoold/budget-page.c client/libpoold/budget-page.h \
 	client/libpoold/arena.c client/libpoold/arena.h \
+	client/libpoold/front.c client/libpoold/front.h \
 	client/libpoold/pool.c \
 	client/libpoold/shrink.c \
 	client/libpoold/connection.c \
@@ -58,11 +59,14 @@ CLEANFILES += client/include/poold/poold.h
 LIBPOOLD_TEST_CFLAGS = $(TEST_CFLAGS) $(JEMALLOC_CFLAGS) $(JSONC_CFLAGS) -I$(top_srcdir)/client/libpoold -pthread
 LIBPOOLD_TEST_LIBS = libpoold-internal.la $(CHECK_LIBS) $(JSONC_LIBS) -lpthread
 
-check_PROGRAMS += tests/check_budget_page tests/check_arena tests/check_cache
-TESTS += tests/check_budget_page tests/check_arena tests/check_cache
+check_PROGRAMS += tests/check_budget_page tests/check_arena tests/check_cache tests/check_front
+TESTS += tests/check_budget_page tests/check_arena tests/check_cache tests/check_front
 tests_check_budget_page_SOURCES = tests/check_budget_page.c
 tests_check_budget_page_CFLAGS = $(LIBPOOLD_TEST_CFLAGS)
 tests_check_budget_page_LDADD = $(LIBPOOLD_TEST_LIBS)
+tests_check_front_SOURCES = tests/check_front.c
+tests_check_front_CFLAGS = $(LIBPOOLD_TEST_CFLAGS)
+tests_check_front_LDADD = $(LIBPOOLD_TEST_LIBS)
 tests_check_arena_SOURCES = tests/check_arena.c
 tests_check_arena_CFLAGS = $(LIBPOOLD_TEST_CFLAGS)
 tests_check_arena_LDADD = $(LIBPOOLD_TEST_LIBS)

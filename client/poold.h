@@ -124,6 +124,11 @@ void *pool_calloc(Pool *p, size_t nmemb, size_t size);
 void *pool_realloc(Pool *p, void *ptr, size_t n);
 /* Frees PTR (NULL: nothing), which must come from P. */
 void pool_free(Pool *p, void *ptr);
+/* Frees PTR as pool_free() does, given N: the size it was allocated with, or
+ * any size from that up to pool_usable_size(PTR). Saves the size lookup
+ * pool_free() makes (about 3 ns, a third of a small allocation's cost); a
+ * wrong N corrupts the pool, as with jemalloc's sdallocx(). */
+void pool_free_sized(Pool *p, void *ptr, size_t n);
 /* Returns the usable size of PTR, which must come from P. */
 size_t pool_usable_size(Pool *p, const void *ptr);
 

@@ -138,7 +138,7 @@ static CacheEntry *cache_evict_locked(PoolCache *c, uint64_t bytes, const CacheE
 static void cache_free_list(PoolCache *c, CacheEntry *list) {
         while (list) {
                 CacheEntry *n = list->hnext;
-                pool_free(c->pool, list);
+                pool_free_sized(c->pool, list, list->charge);
                 list = n;
         }
 }
@@ -218,7 +218,7 @@ PoolCache *pool_cache_free(PoolCache *c) {
 
         for (CacheEntry *e = c->head, *n; e; e = n) {
                 n = e->next;
-                pool_free(c->pool, e);
+                pool_free_sized(c->pool, e, e->charge);
         }
         pool_free(c->pool, c->buckets);
         pthread_mutex_destroy(&c->lock);
@@ -297,7 +297,7 @@ int pool_cache_put(PoolCache *c, const void *key, size_t key_size, const void *v
         pthread_mutex_unlock(&c->lock);
 
         if (old)
-                pool_free(c->pool, old);
+                pool_free_sized(c->pool, old, old->charge);
         cache_free_list(c, evicted);
         return 0;
 }
@@ -356,7 +356,7 @@ int pool_cache_delete(PoolCache *c, const void *key, size_t key_size) {
 
         if (!e)
                 return -ENOENT;
-        pool_free(c->pool, e);
+        pool_free_sized(c->pool, e, e->charge);
         return 0;
 }
 

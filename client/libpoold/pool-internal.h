@@ -139,6 +139,9 @@ void pool_daemon_close(Pool *p);
  * epoch on so other threads flush theirs at their next call. */
 void pool_flush_tcaches(Pool *p);
 
+/* What the calling thread's front cache for P holds (tests). */
+void pool_front_held(Pool *p, uint64_t *ret_objects, uint64_t *ret_bytes);
+
 /* Starts and stops the shrink thread (shrink.c). Return 0 or -errno. */
 int shrink_thread_start(Pool *p);
 void shrink_thread_stop(Pool *p);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl-client.h"
+#include "front.h"
 #include "pool-internal.h"
 
 #define _likely_(x) __builtin_expect(!!(x), 1)
@@ -19,13 +20,16 @@
  * both. An explicit tcache per arena per thread because with jemalloc's
  * automatic tcache, MALLOCX_ARENA can hand out memory of another arena (the
  * automatic tcache caches by size class, not by arena), and
- * MALLOCX_TCACHE_NONE costs 3-4x per call (PITFALLS.md). */
+ * MALLOCX_TCACHE_NONE costs 3-4x per call (PITFALLS.md). In front of the
+ * tcache, the thread's front cache for the pool (front.h), allocated at the
+ * slot's first use and kept for the thread's life. */
 typedef struct ThreadSlot {
         uint64_t epoch;   /* == Pool.epoch while FLAGS may be used as they are */
         uint64_t pool_id; /* the Pool.id this slot was set up for */
         int flags;        /* MALLOCX_ARENA | MALLOCX_TCACHE */
         unsigned tcache;
         bool has_tcache;
+        Front *front;     /* NULL: none could be allocated, or no tcache */
 } ThreadSlot;
 
 typedef struct PoolThread {
@@ -46,6 +50,7 @@ typedef struct PoolLast {
         const Pool *pool;
         uint64_t epoch;
         int flags;
+        Front *front;
 } PoolLast;
 static _Thread_local PoolLast pool_last __attribute__((tls_model("initial-exec")));
 
@@ -97,10 +102,13 @@ static void pool_thread_exit(void *v) {
         for (unsigned i = 0; i < POOL_SLOTS_MAX; i++) {
                 ThreadSlot *s = &t->slots[i];
                 Pool *p = pool_registry[i];
-                if (!s->has_tcache || !p || p->id != s->pool_id)
-                        continue;
-                pool_unregister_tcache_locked(p, s->tcache);
-                (void) arena_tcache_destroy(s->tcache);
+                if (s->has_tcache && p && p->id == s->pool_id) {
+                        if (s->front)
+                                front_flush(s->front, s->flags);
+                        pool_unregister_tcache_locked(p, s->tcache);
+                        (void) arena_tcache_destroy(s->tcache);
+                }
+                free(s->front);
         }
         pthread_mutex_unlock(&pool_registry_lock);
 
@@ -158,6 +166,8 @@ static int pool_thread_flags_table(Pool *p) {
 
         if (s->pool_id == p->id) {
                 /* Same pool, new epoch: a shrink asked for cached objects back. */
+                if (s->front)
+                        front_flush(s->front, s->flags);
                 if (s->has_tcache)
                         (void) arena_tcache_flush(s->tcache);
                 s->epoch = epoch;
@@ -165,7 +175,11 @@ static int pool_thread_flags_table(Pool *p) {
         }
 
         /* First use of this pool by this thread. A tcache left in the slot
-         * by a closed pool was destroyed by its pool_close(). */
+         * by a closed pool was destroyed by its pool_close(), and what its
+         * front cache held went with the arena: forget it, keep the memory. */
+        Front *front = s->front;
+        if (front)
+                front_drop(front);
         *s = (ThreadSlot) { .pool_id = p->id, .flags = fallback };
         unsigned tc;
         if (arena_tcache_create(&tc) >= 0) {
@@ -173,9 +187,16 @@ static int pool_thread_flags_table(Pool *p) {
                         s->tcache = tc;
                         s->has_tcache = true;
                         s->flags = MALLOCX_ARENA(p->arena) | MALLOCX_TCACHE(tc);
+                        if (!front)
+                                front = front_new();
                 } else
                         (void) arena_tcache_destroy(tc);
         }
+        /* Without a tcache (the slow fallback) no front cache either: kept
+         * for the next pool in this slot. */
+        s->front = s->has_tcache ? front : NULL;
+        if (!s->has_tcache)
+                free(front);
         s->epoch = epoch;
         return s->flags;
 }
@@ -194,23 +215,55 @@ static __attribute__((noinline)) int pool_thread_flags_slow(Pool *p) {
         /* The table path may have moved the epoch on (never: only shrinks
          * do) or failed to set up a tcache (then FLAGS has none): remember
          * what the slot says. */
-        if (pool_thread_tls)
-                pool_last = (PoolLast) { .pool = p, .epoch = pool_thread_tls->slots[p->slot].epoch, .flags = flags };
+        if (pool_thread_tls) {
+                ThreadSlot *s = &pool_thread_tls->slots[p->slot];
+                pool_last = (PoolLast) { .pool = p, .epoch = s->epoch, .flags = flags, .front = s->front };
+        }
         return flags;
 }
 
-/* The allocation path: one TLS line, two compares. */
+/* Whether the record of the last pool this thread used is P's and current:
+ * the allocation path's one TLS line and two compares. */
+static inline bool pool_last_is(const Pool *p) {
+        return _likely_(pool_last.pool == p &&
+                        pool_last.epoch == atomic_load_explicit(&p->epoch, memory_order_relaxed));
+}
+
 static inline int pool_thread_flags(Pool *p) {
-        if (_likely_(pool_last.pool == p &&
-                     pool_last.epoch == atomic_load_explicit(&p->epoch, memory_order_relaxed)))
+        if (pool_last_is(p))
                 return pool_last.flags;
         return pool_thread_flags_slow(p);
+}
+
+/* The front cache of this thread for P, set up by the slow path if needed;
+ * NULL if it has none. Sets *RET_FLAGS. */
+static inline Front *pool_thread_front(Pool *p, int *ret_flags) {
+        if (!pool_last_is(p))
+                (void) pool_thread_flags_slow(p);
+        /* The slow path leaves the record on P unless it has no PoolThread,
+         * and then FRONT is not P's: check again. */
+        if (_likely_(pool_last.pool == p)) {
+                *ret_flags = pool_last.flags;
+                return pool_last.front;
+        }
+        *ret_flags = pool_thread_flags_slow(p);
+        return NULL;
+}
+
+void pool_front_held(Pool *p, uint64_t *ret_objects, uint64_t *ret_bytes) {
+        PoolThread *t = pool_thread_tls;
+        ThreadSlot *s = t ? &t->slots[p->slot] : NULL;
+        *ret_objects = *ret_bytes = 0;
+        if (s && s->pool_id == p->id && s->front)
+                front_held(s->front, ret_objects, ret_bytes);
 }
 
 void pool_flush_tcaches(Pool *p) {
         PoolThread *t = pool_thread_tls;
         if (t) {
                 ThreadSlot *s = &t->slots[p->slot];
+                if (s->pool_id == p->id && s->front)
+                        front_flush(s->front, s->flags);
                 if (s->pool_id == p->id && s->has_tcache)
                         (void) arena_tcache_flush(s->tcache);
         }
@@ -243,7 +296,13 @@ static __attribute__((noinline, cold)) void *pool_alloc_failed(Pool *p, size_t n
 
 void *pool_malloc(Pool *p, size_t n) {
         n += n == 0; /* mallocx(0) is undefined */
-        void *r = mallocx(n, pool_thread_flags(p));
+        int flags;
+        Front *f = pool_thread_front(p, &flags);
+        unsigned c = front_class(n);
+        void *r;
+        if (f && c != FRONT_NO_CLASS && (r = front_pop(f, c)))
+                return r;
+        r = mallocx(n, flags);
         if (_unlikely_(r == NULL))
                 return pool_alloc_failed(p, n, 0);
         return r;
@@ -256,7 +315,13 @@ void *pool_calloc(Pool *p, size_t nmemb, size_t size) {
                 return NULL;
         }
         n += n == 0;
-        void *r = mallocx(n, pool_thread_flags(p) | MALLOCX_ZERO);
+        int flags;
+        Front *f = pool_thread_front(p, &flags);
+        unsigned c = front_class(n);
+        void *r;
+        if (f && c != FRONT_NO_CLASS && (r = front_pop(f, c)))
+                return memset(r, 0, n);
+        r = mallocx(n, flags | MALLOCX_ZERO);
         if (_unlikely_(r == NULL))
                 return pool_alloc_failed(p, n, MALLOCX_ZERO);
         return r;
@@ -284,9 +349,43 @@ void *pool_realloc(Pool *p, void *ptr, size_t n) {
         return r;
 }
 
+/* Out of line: the free path's registers stay few. */
+static __attribute__((noinline)) void pool_free_slow(Pool *p, void *ptr, unsigned c) {
+        int flags;
+        Front *f = pool_thread_front(p, &flags);
+        if (f && c != FRONT_NO_CLASS)
+                front_push(f, c, ptr, flags);
+        else
+                dallocx(ptr, flags);
+}
+
+void pool_free_sized(Pool *p, void *ptr, size_t n) {
+        if (_unlikely_(ptr == NULL))
+                return;
+        /* N is what was asked for (or anything up to the usable size): the
+         * same class as the object's, without jemalloc's lookup. */
+        unsigned c = front_class(n + (n == 0));
+        if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
+                front_push(pool_last.front, c, ptr, pool_last.flags);
+                return;
+        }
+        if (c == FRONT_NO_CLASS) {
+                sdallocx(ptr, n + (n == 0), pool_thread_flags(p));
+                return;
+        }
+        pool_free_slow(p, ptr, c);
+}
+
 void pool_free(Pool *p, void *ptr) {
-        if (_likely_(ptr != NULL))
-                dallocx(ptr, pool_thread_flags(p));
+        if (_unlikely_(ptr == NULL))
+                return;
+        /* The class first: across this call only P and PTR are kept. */
+        unsigned c = front_class(sallocx(ptr, 0));
+        if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
+                front_push(pool_last.front, c, ptr, pool_last.flags);
+                return;
+        }
+        pool_free_slow(p, ptr, c);
 }
 
 size_t pool_usable_size(Pool *p, const void *ptr) {
@@ -446,6 +545,9 @@ int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool 
                 r = -EINVAL;
                 goto fail;
         }
+
+        /* A failure leaves the front cache serving nothing: slower, correct. */
+        (void) front_init();
 
         p->id = pool_counter_next();
         atomic_store(&p->epoch, pool_counter_next());
