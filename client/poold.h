@@ -46,6 +46,17 @@ enum {
         /* Start a thread that runs shrink work (pool_poll()) as soon as it is
          * pending, so the application need not call pool_poll() itself. */
         POOL_OPEN_SHRINK_THREAD = 1U << 1,
+        /* Back the arena with transparent huge pages (madvise(MADV_HUGEPAGE)
+         * on its chunks of 2 MiB and more): page faults and giving memory
+         * back cost a fraction (1 GiB freed in 2 ms instead of 60 here),
+         * TLB misses fewer. The price: a huge page faulted in for a
+         * partly used 2 MiB range counts in RSS whole (the pool's charge
+         * follows jemalloc's commits, so RSS may exceed it by up to 2 MiB
+         * per such range); with /sys/kernel/mm/transparent_hugepage/defrag
+         * at "madvise" (Debian's default) a fault may compact memory first,
+         * which is slow when memory is short; a stray write to decommitted
+         * pool memory is not caught. Ignored where THP is "never". */
+        POOL_OPEN_HUGEPAGES = 1U << 2,
 };
 
 typedef enum PoolNumaMode {

@@ -644,6 +644,74 @@ START_TEST(test_shrink_rss_falls) {
 }
 END_TEST
 
+static uint64_t anon_huge_bytes(void) {
+        FILE *f = fopen("/proc/self/smaps_rollup", "re");
+        ck_assert_ptr_nonnull(f);
+        char line[256];
+        uint64_t kb = 0;
+        while (fgets(line, sizeof line, f))
+                if (strncmp(line, "AnonHugePages:", 14) == 0)
+                        kb = strtoull(line + 14, NULL, 10);
+        fclose(f);
+        return kb * K;
+}
+
+/* Whether THP may back a MADV_HUGEPAGE range here ("always" or "madvise"). */
+static bool thp_possible(void) {
+        FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+        char line[128] = "";
+        if (!f)
+                return false;
+        bool ok = fgets(line, sizeof line, f) && !strstr(line, "[never]");
+        fclose(f);
+        return ok;
+}
+
+/* POOL_OPEN_HUGEPAGES: the arena's memory comes in huge pages, the charge
+ * still follows commits, and a shrink still gives the memory back, twice
+ * (commit after decommit needs no mprotect: the range stayed read-write). */
+START_TEST(test_hugepages) {
+        uint64_t huge_before = anon_huge_bytes();
+        Pool *p = open_standalone("huge", 512 * M, 0, POOL_OPEN_HUGEPAGES);
+        Blocks b;
+        blocks_fill(&b, p, 24576, 4096); /* 96 MiB */
+        ck_assert_int_eq(pool_on_shrink(p, blocks_shrink, &b), 0);
+
+        uint64_t huge = anon_huge_bytes() - huge_before;
+        if (thp_possible())
+                /* 96 MiB touched; fault-time THP may fall back to 4 KiB
+                 * pages where no 2 MiB block is free: ask for a third. */
+                ck_assert_msg(huge >= 32 * M, "AnonHugePages grew by %llu", (unsigned long long) huge);
+
+        PoolStats st;
+        ck_assert_int_eq(pool_stats(p, &st), 0);
+        ck_assert_uint_ge(st.charged, 96 * M);
+        ck_assert_uint_eq(st.charged, atomic_load(&p->hooks->committed));
+        uint64_t rss_before = rss_bytes();
+
+        for (int round = 0; round < 2; round++) {
+                ck_assert_int_eq(pool_set_target(p, 16 * M), 0);
+                ck_assert_int_eq(pool_poll(p), 1);
+                ck_assert_int_eq(pool_stats(p, &st), 0);
+                ck_assert_uint_le(st.charged, 16 * M);
+                uint64_t rss_after = rss_bytes();
+                ck_assert_msg(rss_before > rss_after && rss_before - rss_after >= 60 * M, "round %d: RSS %llu -> %llu",
+                              round, (unsigned long long) rss_before, (unsigned long long) rss_after);
+
+                /* Refill: the decommitted ranges are committed again and written. */
+                blocks_free(&b);
+                ck_assert_int_eq(pool_set_target(p, 512 * M), 0);
+                blocks_fill(&b, p, 24576, 4096);
+                ck_assert_int_eq(pool_stats(p, &st), 0);
+                ck_assert_uint_ge(st.charged, 96 * M);
+                rss_before = rss_bytes();
+        }
+        ck_assert_int_eq(pool_remove_shrink(p, blocks_shrink, &b), 0);
+        blocks_free(&b);
+        pool_close(p);
+}
+END_TEST
+
 START_TEST(test_commit_over_target_pending) {
         Pool *p = open_standalone("growing", 256 * M, 32 * M, 0);
         Blocks b;
@@ -809,6 +877,7 @@ int main(void) {
         tcase_add_test(tc, test_failures_at_max_bounded);
         tcase_add_test(tc, test_two_pools_free_then_other);
         tcase_add_test(tc, test_shrink_rss_falls);
+        tcase_add_test(tc, test_hugepages);
         tcase_add_test(tc, test_commit_over_target_pending);
         tcase_add_test(tc, test_shrink_thread);
         tcase_add_test(tc, test_close_returns_charge);

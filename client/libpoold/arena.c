@@ -11,6 +11,8 @@
 #include "arena.h"
 
 #define ARENA_RW (PROT_READ | PROT_WRITE)
+/* x86-64's PMD size: what a transparent huge page needs, aligned. */
+#define ARENA_HUGEPAGE (UINT64_C(2) << 20)
 #define ARENA_MAP_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
 
 static ArenaHooks *arena_hooks_of(extent_hooks_t *hooks) {
@@ -204,9 +206,17 @@ static void *arena_hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size
                 return NULL;
         }
 
-        void *p = arena_map(new_addr, size, alignment, committed ? ARENA_RW : PROT_NONE);
+        bool huge = h->hugepages && size >= ARENA_HUGEPAGE;
+        if (huge && alignment < ARENA_HUGEPAGE && !new_addr)
+                alignment = ARENA_HUGEPAGE;
+        /* Huge: read-write though not committed (see ArenaHooks.hugepages);
+         * jemalloc touches nothing before it commits, so no page comes in. */
+        void *p = arena_map(new_addr, size, alignment, committed || h->hugepages ? ARENA_RW : PROT_NONE);
         if (!p)
                 goto fail;
+        /* Fails only where THP is compiled out: then 4 KiB pages, as without. */
+        if (huge)
+                (void) madvise(p, size, MADV_HUGEPAGE);
 
         /* The policy belongs to the mapping, so it covers the pages faulted
          * in later, after a commit: set it once here. */
@@ -282,6 +292,8 @@ static bool arena_hook_commit(extent_hooks_t *hooks, void *addr, size_t size, si
 
         if (arena_charge(h, length) < 0)
                 return true;
+        if (h->hugepages) /* mapped read-write already */
+                return false;
         if (mprotect((char *) addr + offset, length, ARENA_RW) < 0) {
                 arena_uncharge(h, length);
                 return true;
@@ -298,8 +310,10 @@ static bool arena_hook_decommit(extent_hooks_t *hooks, void *addr, size_t size, 
          * the range: a new mapping would drop the mbind policy. Once the
          * range is PROT_NONE, jemalloc commits it again before any use, so
          * it counts as decommitted; MADV_DONTNEED on a private anonymous
-         * range we mapped fails only on bad arguments. */
-        if (mprotect(p, length, PROT_NONE) < 0)
+         * range we mapped fails only on bad arguments. With huge pages the
+         * range stays read-write (see ArenaHooks.hugepages): the pages go,
+         * the protection against a stray use does not. */
+        if (!h->hugepages && mprotect(p, length, PROT_NONE) < 0)
                 return true;
         (void) madvise(p, length, MADV_DONTNEED);
         arena_uncharge(h, length);

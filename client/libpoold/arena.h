@@ -95,6 +95,14 @@ typedef struct ArenaHooks {
         int mpol;           /* MPOL_* for mbind, or -1 for no policy */
         unsigned long nodemask[ARENA_NODEMASK_WORDS];
 
+        /* POOL_OPEN_HUGEPAGES: chunks of 2 MiB and more are mapped 2 MiB
+         * aligned, read-write from the start and madvise(MADV_HUGEPAGE), so
+         * the kernel backs them with transparent huge pages. Commit and
+         * decommit then only charge and uncharge (decommit also drops the
+         * pages): an mprotect() per extent would split the mapping into
+         * VMAs too small for a huge page. */
+        bool hugepages;
+
         /* Set by a commit that left the pool over its target; cleared by
          * whoever runs the shrink. On its 0 -> 1 change the hook writes 1 to
          * event_fd (if >= 0), so a poll() or the shrink thread wakes up. */

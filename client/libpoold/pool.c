@@ -540,6 +540,7 @@ int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool 
                 goto fail;
         }
         arena_hooks_init(p->hooks, bp, p->proc, mpol, bp->numa_nodes, p->event_fd);
+        p->hooks->hugepages = flags & POOL_OPEN_HUGEPAGES;
         r = arena_hooks_check_numa(p->hooks);
         if (r < 0) {
                 r = -EINVAL;
@@ -615,7 +616,7 @@ int pool_open(const char *name, const PoolOpenOptions *opts, Pool **ret) {
                 return -EINVAL;
         if (!opts)
                 opts = &defaults;
-        if (opts->flags & ~(unsigned) (POOL_OPEN_STANDALONE | POOL_OPEN_SHRINK_THREAD))
+        if (opts->flags & ~(unsigned) (POOL_OPEN_STANDALONE | POOL_OPEN_SHRINK_THREAD | POOL_OPEN_HUGEPAGES))
                 return -EINVAL;
 
         if (!(opts->flags & POOL_OPEN_STANDALONE))
