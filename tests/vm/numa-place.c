@@ -2,7 +2,7 @@
 /* numa-place: where do a libpoold pool's pages land? (tests/vm, run in the
  * two-node guest by scenarios/libpoold-numa.sh)
  *
- *   numa-place [--mib N] [--max-mib M] [--hold-ms T] [--reuse] [--until-enomem] SPEC...
+ *   numa-place [--mib N] [--max-mib M] [--hold-ms T] [--reuse] [--hugepages] [--until-enomem] SPEC...
  *   SPEC = local | bind:NODES | interleave:NODES | preferred:NODE
  *   NODES as numactl writes them: 1, 0-1, 0,2-3
  *
@@ -13,21 +13,22 @@
  *
  *   pool=p0_bind spec=bind:1 mib=64 pages=16384 node0=0 node1=16384 absent=0 first_absent=0
  *     first_errno=0 released_mib=0 shrunk_charged_kib=0
- *     policy=bind:1
+ *     policy=bind:1 anon_huge_kib=0
  *
  * node<N> for every node the host has; absent = pages move_pages did not
  * find (never touched or an error) even after a re-read (first_absent and
  * first_errno: on the first query, see report()); policy = the kernel's own record for
  * the mapping that holds the first allocation (/proc/self/numa_maps), so a
- * policy that never reached the kernel shows here whatever the counts say.
+ * policy that never reached the kernel shows here whatever the counts say;
+ * anon_huge_kib = the process's AnonHugePages (/proc/self/smaps_rollup)
+ * when the line is printed. --hugepages opens the pools with
+ * POOL_OPEN_HUGEPAGES.
  * All pools stay open until every line is printed, as an application would
  * hold them. --reuse: allocates, frees everything, shrinks the pool
  * (pool_shrink_now(): its pages go back to the kernel; released_mib= is
  * the charge it gave back, shrunk_charged_kib= what stayed charged: decay
  * may have given some back before it) and allocates again before measuring, so the placement of
- * reused extents is what is measured (one SPEC per process: with two
- * pools, shrinking one corrupted jemalloc for the other, see
- * scenarios/libpoold-numa.sh). --hold-ms T spins T ms between writing the pages and measuring
+ * reused extents is what is measured. --hold-ms T spins T ms between writing the pages and measuring
  * them (automatic NUMA balancing gets its chance to scan and move them).
  *
  * --until-enomem: instead, allocates (and writes) 1 MiB at a time from the
@@ -216,13 +217,21 @@ static int report(const Place *p, long page, int n_nodes) {
 
         char policy[256];
         mapping_policy(p->chunks[0], policy, sizeof policy);
+        uint64_t huge_kib = 0;
+        FILE *f = fopen("/proc/self/smaps_rollup", "re");
+        char line[256];
+        while (f && fgets(line, sizeof line, f))
+                if (strncmp(line, "AnonHugePages:", 14) == 0)
+                        huge_kib = strtoull(line + 14, NULL, 10);
+        if (f)
+                fclose(f);
         printf("pool=%s spec=%s mib=%zu pages=%zu", p->name, p->spec, p->n_chunks, n);
         for (int i = 0; i < n_nodes; i++)
                 printf(" node%d=%" PRIu64, i, count[i]);
         printf(" absent=%" PRIu64 " first_absent=%" PRIu64 " first_errno=%s released_mib=%" PRIu64
-               " shrunk_charged_kib=%" PRIu64 " policy=%s\n",
+               " shrunk_charged_kib=%" PRIu64 " policy=%s anon_huge_kib=%" PRIu64 "\n",
                absent, first_absent, first_errno ? strerrorname_np(first_errno) : "0", p->released / MIB,
-               p->shrunk_charged / 1024, policy);
+               p->shrunk_charged / 1024, policy, huge_kib);
         fflush(stdout);
         r = 0;
 out:
@@ -235,7 +244,7 @@ out:
 }
 
 static void usage(void) {
-        fputs("usage: numa-place [--mib N] [--max-mib M] [--hold-ms T] [--reuse] [--until-enomem] "
+        fputs("usage: numa-place [--mib N] [--max-mib M] [--hold-ms T] [--reuse] [--hugepages] [--until-enomem] "
               "local|bind:NODES|interleave:NODES|preferred:NODE...\n",
               stderr);
 }
@@ -247,10 +256,11 @@ int main(int argc, char **argv) {
                 { "until-enomem", no_argument, NULL, 'e' },
                 { "hold-ms", required_argument, NULL, 'h' },
                 { "reuse", no_argument, NULL, 'r' },
+                { "hugepages", no_argument, NULL, 'H' },
                 {},
         };
         uint64_t mib = 64, max_mib = 0, hold_ms = 0;
-        bool until_enomem = false, reuse = false;
+        bool until_enomem = false, reuse = false, hugepages = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -273,6 +283,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'r':
                         reuse = true;
+                        break;
+                case 'H':
+                        hugepages = true;
                         break;
                 default:
                         usage();
@@ -297,7 +310,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n_specs; i++) {
                 Place *p = &places[i];
                 p->spec = argv[optind + i];
-                p->opts.flags = POOL_OPEN_STANDALONE;
+                p->opts.flags = POOL_OPEN_STANDALONE | (hugepages ? POOL_OPEN_HUGEPAGES : 0);
                 p->opts.max = max_mib * MIB;
                 if (parse_spec(p->spec, &p->opts) < 0) {
                         fprintf(stderr, "numa-place: bad spec '%s'\n", p->spec);
