@@ -294,8 +294,7 @@ static __attribute__((noinline, cold)) void *pool_alloc_failed(Pool *p, size_t n
         return NULL;
 }
 
-void *pool_malloc(Pool *p, size_t n) {
-        n += n == 0; /* mallocx(0) is undefined */
+static __attribute__((noinline)) void *pool_malloc_slow(Pool *p, size_t n) {
         int flags;
         Front *f = pool_thread_front(p, &flags);
         unsigned c = front_class(n);
@@ -306,6 +305,19 @@ void *pool_malloc(Pool *p, size_t n) {
         if (_unlikely_(r == NULL))
                 return pool_alloc_failed(p, n, 0);
         return r;
+}
+
+void *pool_malloc(Pool *p, size_t n) {
+        n += n == 0; /* mallocx(0) is undefined */
+        /* The fast path keeps no registers: a stack of the thread's front
+         * cache, or everything else out of line. */
+        unsigned c = front_class(n);
+        if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
+                void *r = front_pop(pool_last.front, c);
+                if (_likely_(r != NULL))
+                        return r;
+        }
+        return pool_malloc_slow(p, n);
 }
 
 void *pool_calloc(Pool *p, size_t nmemb, size_t size) {
@@ -366,8 +378,11 @@ void pool_free_sized(Pool *p, void *ptr, size_t n) {
          * same class as the object's, without jemalloc's lookup. */
         unsigned c = front_class(n + (n == 0));
         if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
-                front_push(pool_last.front, c, ptr, pool_last.flags);
-                return;
+                FrontBin *b = &pool_last.front->bins[c];
+                if (_likely_(b->n < b->cap)) {
+                        b->items[b->n++] = ptr;
+                        return;
+                }
         }
         if (c == FRONT_NO_CLASS) {
                 sdallocx(ptr, n + (n == 0), pool_thread_flags(p));
@@ -379,11 +394,16 @@ void pool_free_sized(Pool *p, void *ptr, size_t n) {
 void pool_free(Pool *p, void *ptr) {
         if (_unlikely_(ptr == NULL))
                 return;
-        /* The class first: across this call only P and PTR are kept. */
+        /* The class first: across this call only P and PTR are kept.
+         * Then a push onto a stack with room; anything else (a full stack
+         * spills, a large object) out of line. */
         unsigned c = front_class(sallocx(ptr, 0));
         if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
-                front_push(pool_last.front, c, ptr, pool_last.flags);
-                return;
+                FrontBin *b = &pool_last.front->bins[c];
+                if (_likely_(b->n < b->cap)) {
+                        b->items[b->n++] = ptr;
+                        return;
+                }
         }
         pool_free_slow(p, ptr, c);
 }
