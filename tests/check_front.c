@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "front.h"
 #include "pool-internal.h"
@@ -292,6 +293,131 @@ START_TEST(test_free_sized) {
 }
 END_TEST
 
+/* Threads allocating and freeing at random in two pools while another
+ * shrinks both again and again (each shrink moves the epoch: every thread
+ * flushes at its next call). Every object carries its owner's stamp,
+ * checked before it is freed: an object handed out twice, or by the wrong
+ * pool, shows as a wrong stamp or arena. */
+enum { STRESS_THREADS = 3, STRESS_LIVE = 256, STRESS_OPS = 300000 };
+
+typedef struct Stress {
+        Pool *pools[2];
+        unsigned arenas[2];
+        unsigned id;
+        unsigned long failures;
+} Stress;
+
+typedef struct StressObj {
+        void *p;
+        size_t n;
+        unsigned pool;
+        uint32_t stamp;
+} StressObj;
+
+static void stamp_fill(void *p, size_t n, uint32_t stamp) {
+        memset(p, (int) (stamp & 0xff), n);
+        memcpy(p, &stamp, MIN(n, sizeof stamp));
+}
+
+static bool stamp_ok(const void *p, size_t n, uint32_t stamp) {
+        uint32_t head = 0;
+        memcpy(&head, p, MIN(n, sizeof stamp));
+        if (n >= sizeof stamp && head != stamp)
+                return false;
+        const unsigned char *c = p;
+        for (size_t i = sizeof stamp; i < n; i++)
+                if (c[i] != (stamp & 0xff))
+                        return false;
+        return true;
+}
+
+static void *stress_main(void *arg) {
+        Stress *st = arg;
+        StressObj live[STRESS_LIVE] = {};
+        uint64_t x = 0x9e3779b97f4a7c15ULL * (st->id + 1);
+        uint32_t next_stamp = st->id << 24;
+
+        for (int op = 0; op < STRESS_OPS; op++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                StressObj *o = &live[x % STRESS_LIVE];
+                if (o->p) {
+                        if (!stamp_ok(o->p, o->n, o->stamp))
+                                st->failures++;
+                        unsigned a;
+                        if (arena_lookup(o->p, &a) < 0 || a != st->arenas[o->pool])
+                                st->failures++;
+                        if (x & 1)
+                                pool_free_sized(st->pools[o->pool], o->p, o->n);
+                        else
+                                pool_free(st->pools[o->pool], o->p);
+                        o->p = NULL;
+                }
+                o->pool = (x >> 8) & 1;
+                o->n = 1 + (x >> 16) % (FRONT_MAX_SIZE + 1024);
+                o->stamp = ++next_stamp;
+                o->p = (x >> 9) & 1 ? pool_malloc(st->pools[o->pool], o->n)
+                                    : pool_calloc(st->pools[o->pool], 1, o->n);
+                if (!o->p) {
+                        st->failures++;
+                        continue;
+                }
+                stamp_fill(o->p, o->n, o->stamp);
+        }
+        for (int i = 0; i < STRESS_LIVE; i++)
+                if (live[i].p) {
+                        if (!stamp_ok(live[i].p, live[i].n, live[i].stamp))
+                                st->failures++;
+                        pool_free(st->pools[live[i].pool], live[i].p);
+                }
+        return NULL;
+}
+
+START_TEST(test_stress_with_shrinks) {
+        Pool *pools[2] = { open_standalone("sa", 512 * M), open_standalone("sb", 512 * M) };
+        unsigned arenas[2];
+        for (int i = 0; i < 2; i++) {
+                PoolStats ps;
+                ck_assert_int_eq(pool_stats(pools[i], &ps), 0);
+                arenas[i] = ps.arena;
+        }
+        Stress st[STRESS_THREADS];
+        pthread_t t[STRESS_THREADS];
+        for (unsigned i = 0; i < STRESS_THREADS; i++) {
+                st[i] = (Stress) { .pools = { pools[0], pools[1] }, .arenas = { arenas[0], arenas[1] }, .id = i };
+                ck_assert_int_eq(pthread_create(&t[i], NULL, stress_main, &st[i]), 0);
+        }
+        /* Shrink both pools while the threads run: at least 20 times, then
+         * until they are done. */
+        unsigned shrinks = 0, done = 0, shrinks_running = 0;
+        bool joined[STRESS_THREADS] = {};
+        while (done < STRESS_THREADS) {
+                ck_assert_int_eq(pool_shrink_now(pools[shrinks % 2], NULL), 0);
+                shrinks++;
+                struct timespec pause = { 0, 500 * 1000 };
+                nanosleep(&pause, NULL);
+                for (unsigned i = 0; i < STRESS_THREADS && shrinks >= 20; i++)
+                        if (!joined[i] && pthread_tryjoin_np(t[i], NULL) == 0) {
+                                joined[i] = true;
+                                done++;
+                                if (done == 1)
+                                        shrinks_running = shrinks;
+                        }
+        }
+        /* The shrinks came while the threads worked (about 1 ms each). */
+        ck_assert_uint_ge(shrinks_running, 20);
+        for (unsigned i = 0; i < STRESS_THREADS; i++)
+                ck_assert_uint_eq(st[i].failures, 0);
+        /* The threads have exited: everything they held is back. */
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(pool_shrink_now(pools[i], NULL), 0);
+                ck_assert_uint_eq(allocated(pools[i]), 0);
+                pool_close(pools[i]);
+        }
+}
+END_TEST
+
 static Suite *front_suite(void) {
         Suite *s = suite_create("front");
         TCase *tc = tcase_create("core");
@@ -305,6 +431,7 @@ static Suite *front_suite(void) {
         tcase_add_test(tc, test_flushed_at_thread_exit);
         tcase_add_test(tc, test_dropped_at_close);
         tcase_add_test(tc, test_free_sized);
+        tcase_add_test(tc, test_stress_with_shrinks);
         suite_add_tcase(s, tc);
         return s;
 }
