@@ -27,6 +27,7 @@ typedef struct PagesPool {
         /* What the page holds, or will hold when it is made. */
         uint64_t max, target;
         NumaPolicy policy;
+        uint64_t flags; /* BUDGET_POOL_* */
 } PagesPool;
 
 struct Pages {
@@ -85,6 +86,7 @@ static int pages_ensure(PagesPool *pp) {
                                   pp->policy.nodes.bits);
         if (r < 0)
                 return r;
+        atomic_store(&budget_page_pool(page, 0)->flags, pp->flags);
         pp->page = TAKE_PTR(page);
         return 0;
 }
@@ -125,11 +127,13 @@ int pages_sync(Pages *p, const Config *c, const Budget *b, const uint64_t *targe
                 a[i].max = b->pools[i].max;
                 a[i].target = MIN(targets ? targets[i] : b->pools[i].target, a[i].max);
                 a[i].policy = pc->numa;
+                a[i].flags = pc->hugepages ? BUDGET_POOL_HUGEPAGES : 0;
         }
 
         /* Then what cannot: kept pools take their page and new limits. A
-         * NUMA change reaches only processes that open the pool after it:
-         * an arena's pages are placed when they are mapped. */
+         * NUMA or HugePages= change reaches only processes that open the
+         * pool after it: an arena's pages are placed and advised when they
+         * are mapped. */
         for (size_t i = 0; i < c->n_pools; i++) {
                 const PoolConf *pc = &c->pools[i];
                 PagesPool *old = pages_find(p, pc->name);
@@ -151,6 +155,7 @@ int pages_sync(Pages *p, const Config *c, const Budget *b, const uint64_t *targe
                         bp->numa_mode = (uint32_t) pc->numa.mode;
                         memcpy(bp->numa_nodes, pc->numa.nodes.bits, sizeof bp->numa_nodes);
                 }
+                atomic_store(&bp->flags, a[i].flags);
         }
 
         pages_pools_free(p->pools, p->n_pools); /* dropped pools' pages; kept ones were moved out */

@@ -492,12 +492,13 @@ int config_pressure_validate(const PressureConf *p, const ConfLoc *locs, Diag *d
 
 enum { HOST_TOTAL, HOST_SLACK, HOST_DRIVER, HOST_ROOT, _HOST_KEY_MAX };
 enum { RESERVE_SIZE, RESERVE_UNIT, RESERVE_CGROUP, RESERVE_PROTECT, _RESERVE_KEY_MAX };
-enum { POOL_MIN, POOL_MAX, POOL_WEIGHT, POOL_PRIORITY, POOL_KIND, POOL_NUMA, _POOL_KEY_MAX };
+enum { POOL_MIN, POOL_MAX, POOL_WEIGHT, POOL_PRIORITY, POOL_KIND, POOL_NUMA, POOL_HUGEPAGES, _POOL_KEY_MAX };
 #define SECTION_KEYS_MAX _PRESSURE_KEY_MAX /* the largest section */
 
 static const char *const host_keys[_HOST_KEY_MAX] = { "Total", "Slack", "CgroupDriver", "CgroupRoot" };
 static const char *const reserve_keys[_RESERVE_KEY_MAX] = { "Size", "Unit", "Cgroup", "Protect" };
-static const char *const pool_keys[_POOL_KEY_MAX] = { "Min", "Max", "Weight", "Priority", "Kind", "NUMA" };
+static const char *const pool_keys[_POOL_KEY_MAX] = { "Min", "Max", "Weight", "Priority", "Kind", "NUMA",
+                                                        "HugePages" };
 
 /* What the file being read did to one section: where it opened it and where
  * it set each key, so that a second [Pool x] or a second Min= in one file is
@@ -1215,6 +1216,14 @@ static void parser_pool(Parser *p, const char *key, const char *value) {
                         pool->numa = np;
                 break;
         }
+
+        case POOL_HUGEPAGES:
+                r = parse_boolean(value);
+                if (r < 0)
+                        parser_error(p, p->label, key, "\"%s\": expected yes or no", value);
+                else
+                        pool->hugepages = r;
+                break;
         }
 }
 
@@ -1702,6 +1711,7 @@ void config_dump(const Config *c, FILE *out) {
                         else
                                 fprintf(out, "NUMA=%s:%s\n", numa_mode_table[p->numa.mode], nodes);
                 }
+                fprintf(out, "HugePages=%s\n", p->hugepages ? "yes" : "no");
         }
 }
 

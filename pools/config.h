@@ -81,6 +81,7 @@ typedef struct PoolConf {
         int32_t priority;  /* Priority=; -1000..1000, default 0; lower is shrunk first */
         PoolKind kind;     /* Kind=; default cache */
         NumaPolicy numa;   /* NUMA=; default local */
+        bool hugepages;    /* HugePages=; default no: libpoold clients back the pool with THP */
         ConfLoc loc;       /* the section header */
         ConfLoc min_loc, max_loc, kind_loc, numa_loc; /* where each key was last set */
 } PoolConf;

@@ -623,6 +623,7 @@ int report_config_to_json(const Config *c, json_object **ret) {
                     (k = json_add(o, "weight", json_object_new_uint64(pc->weight))) < 0 ||
                     (k = json_add(o, "priority", json_object_new_int(pc->priority))) < 0 ||
                     (k = json_add(o, "numa", json_object_new_string(numa_policy_format(&pc->numa, numa)))) < 0 ||
+                    (k = json_add(o, "hugepages", json_object_new_boolean(pc->hugepages))) < 0 ||
                     (k = json_add_string_or_null(o, "file", pc->loc.file)) < 0 ||
                     (k = json_add(o, "line", json_object_new_uint64(pc->loc.line))) < 0)
                         goto fail;

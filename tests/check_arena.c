@@ -667,6 +667,23 @@ static bool thp_possible(void) {
         return ok;
 }
 
+/* poold's HugePages=yes reaches the arena through the budget page as the
+ * application's flag does; without either, no huge pages. */
+START_TEST(test_hugepages_from_page) {
+        for (int with = 0; with <= 1; with++) {
+                BudgetPage *pg;
+                ck_assert_int_eq(budget_page_create(1, 4, &pg), 0);
+                ck_assert_int_eq(budget_page_init_pool(pg, 0, "fromconf", 256 * M, 256 * M, BUDGET_NUMA_LOCAL, NULL),
+                                 0);
+                atomic_store(&budget_page_pool(pg, 0)->flags, with ? BUDGET_POOL_HUGEPAGES : 0);
+                Pool *p;
+                ck_assert_int_eq(pool_open_page("fromconf", 0, pg, true, &p), 0);
+                ck_assert(p->hooks->hugepages == (bool) with);
+                pool_close(p);
+        }
+}
+END_TEST
+
 /* POOL_OPEN_HUGEPAGES: the arena's memory comes in huge pages, the charge
  * still follows commits, and a shrink still gives the memory back, twice
  * (commit after decommit needs no mprotect: the range stayed read-write). */
@@ -878,6 +895,7 @@ int main(void) {
         tcase_add_test(tc, test_two_pools_free_then_other);
         tcase_add_test(tc, test_shrink_rss_falls);
         tcase_add_test(tc, test_hugepages);
+        tcase_add_test(tc, test_hugepages_from_page);
         tcase_add_test(tc, test_commit_over_target_pending);
         tcase_add_test(tc, test_shrink_thread);
         tcase_add_test(tc, test_close_returns_charge);

@@ -195,6 +195,7 @@ START_TEST(test_full) {
                    "Kind=fixed\n"
                    "Min=8G\n"
                    "NUMA=preferred:2\n"
+                   "HugePages=yes\n"
                    "[Pool data]\r\n"
                    "Max=infinity\r\n"
                    "NUMA=interleave:0,2\r\n");
@@ -232,6 +233,8 @@ START_TEST(test_full) {
         ck_assert_uint_eq(min.bytes, 8 * G);
         ck_assert_uint_eq(max.bytes, 8 * G);
         ck_assert_int_eq(p->numa.mode, NUMA_PREFERRED);
+        ck_assert(p->hugepages);
+        ck_assert(!pool(c, "transformer")->hugepages); /* the default */
 
         p = pool(c, "data");
         ck_assert_int_eq(p->numa.mode, NUMA_INTERLEAVE);
@@ -407,6 +410,8 @@ START_TEST(test_error_values) {
         expect_error_at("[Reserve os]\nSize=1G\nProtect=maybe\n", 3, "Protect=", "yes or no", NULL);
         /* pools */
         expect_error_at("[Pool data]\nWeight=0\n", 2, "Weight=", "1 to 10000", NULL);
+        expect_error_at("[Pool data]\nMin=1G\nHugePages=2M\n", 3, "[Pool data] HugePages=", "\"2M\"", "yes or no",
+                        NULL);
         expect_error_at("[Pool data]\nWeight=10001\n", 2, "Weight=", NULL);
         expect_error_at("[Pool data]\nWeight=-1\n", 2, "Weight=", NULL);
         expect_error_at("[Pool data]\nWeight=1.5\n", 2, "Weight=", NULL);

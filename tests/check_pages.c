@@ -117,6 +117,7 @@ START_TEST(test_sync) {
         ck_assert_int_eq(pages_new(&p), 0);
         conf_add(&t, "alpha", 100 * M, 60 * M, NUMA_LOCAL, NULL);
         conf_add(&t, "beta", 50 * M, 50 * M, NUMA_INTERLEAVE, "0-1");
+        t.pc[1].hugepages = true;
         ck_assert_int_eq(pages_sync(p, &t.c, &t.b, NULL), 0);
 
         ck_assert_int_eq(pages_stats(p, "alpha", &s), 0);
@@ -132,12 +133,14 @@ START_TEST(test_sync) {
         BudgetPool *bp = budget_page_pool(beta, 0);
         ck_assert_uint_eq(beta->header->n_pools, 1);
         ck_assert_uint_eq(bp->numa_mode, BUDGET_NUMA_INTERLEAVE);
+        ck_assert_uint_eq(atomic_load(&bp->flags), BUDGET_POOL_HUGEPAGES); /* HugePages=yes */
         ck_assert_uint_eq(bp->numa_nodes[0], 3);
         /* Sealed: no client can shrink it under the others. */
         ck_assert_int_lt(ftruncate(beta->fd, 0), 0);
 
         BudgetPage *alpha = map_pool(p, "alpha");
         BudgetPool *ap = budget_page_pool(alpha, 0);
+        ck_assert_uint_eq(atomic_load(&ap->flags), 0);
         int alpha_fd = pages_get_fd(p, "alpha");
         uint64_t seq = atomic_load(&ap->target_seq);
         ck_assert_int_eq(budget_charge(ap, NULL, 10 * M), 0);
@@ -147,8 +150,11 @@ START_TEST(test_sync) {
         TestConf u = {};
         conf_add(&u, "gamma", 10 * M, 5 * M, NUMA_BIND, "0");
         conf_add(&u, "alpha", 80 * M, 70 * M, NUMA_LOCAL, NULL);
+        u.pc[1].hugepages = true;
         uint64_t targets[] = { 4 * M, 90 * M };
         ck_assert_int_eq(pages_sync(p, &u.c, &u.b, targets), 0);
+        /* for clients that open alpha from now on */
+        ck_assert_uint_eq(atomic_load(&ap->flags), BUDGET_POOL_HUGEPAGES);
         ck_assert_int_eq(pages_get_fd(p, "alpha"), alpha_fd);
         ck_assert_int_eq(pages_get_fd(p, "beta"), -ENOENT);
         ck_assert_int_ge(pages_get_fd(p, "gamma"), 0);

@@ -17,7 +17,8 @@
  * allocated (bytes in blocks held), rss (VmRSS, bytes), shrinks (pool_poll()
  * calls that shrank), callbacks (shrink callback calls), freed (bytes the
  * callback freed, summed), charged, charged_self, target, max (pool_stats),
- * arena_allocated, arena_active, arena_resident. */
+ * arena_allocated, arena_active, arena_resident, anon_huge (AnonHugePages of
+ * the process, bytes). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -63,6 +64,21 @@ static uint64_t rss_bytes(void) {
         return kb * 1024;
 }
 
+/* AnonHugePages of this process (/proc/self/smaps_rollup), bytes. */
+static uint64_t anon_huge_bytes(void) {
+        FILE *f = fopen("/proc/self/smaps_rollup", "re");
+        char line[256];
+        uint64_t kb = 0;
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "AnonHugePages: %" SCNu64, &kb) == 1)
+                        break;
+        fclose(f);
+        return kb * 1024;
+}
+
 static uint64_t now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -74,9 +90,11 @@ static void report(const char *event, Pool *p, const Holder *h) {
         int r = pool_stats(p, &s);
         printf("%s pid=%d blocks=%zu allocated=%zu rss=%" PRIu64 " shrinks=%" PRIu64 " callbacks=%" PRIu64
                " freed=%" PRIu64 " charged=%" PRIu64 " charged_self=%" PRIu64 " target=%" PRIu64 " max=%" PRIu64
-               " arena_allocated=%" PRIu64 " arena_active=%" PRIu64 " arena_resident=%" PRIu64 " stats_error=%d\n",
+               " arena_allocated=%" PRIu64 " arena_active=%" PRIu64 " arena_resident=%" PRIu64
+               " anon_huge=%" PRIu64 " stats_error=%d\n",
                event, (int) getpid(), h->n_blocks, h->n_blocks * BLOCK_SIZE, rss_bytes(), h->shrinks, h->callbacks,
-               h->freed, s.charged, s.charged_self, s.target, s.max, s.allocated, s.active, s.resident, r);
+               h->freed, s.charged, s.charged_self, s.target, s.max, s.allocated, s.active, s.resident,
+               anon_huge_bytes(), r);
         fflush(stdout);
 }
 

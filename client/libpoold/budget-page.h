@@ -73,6 +73,11 @@ typedef enum BudgetNumaMode {
         BUDGET_NUMA_PREFERRED = 3,
 } BudgetNumaMode;
 
+/* BudgetPool.flags: how poold's config wants clients to back the pool. */
+enum {
+        BUDGET_POOL_HUGEPAGES = UINT64_C(1) << 0, /* HugePages=yes: as POOL_OPEN_HUGEPAGES */
+};
+
 typedef struct BudgetPageHeader {
         char magic[8];            /* BUDGET_PAGE_MAGIC */
         uint32_t version;         /* BUDGET_PAGE_VERSION */
@@ -104,7 +109,10 @@ typedef struct BudgetPool {
          * a writer older than this field (was reserved1[0], layout and
          * version unchanged): processes then go by the current excess. */
         _Atomic uint64_t target_charged;
-        uint64_t reserved1[3];
+        /* BUDGET_POOL_* flags, written by poold (was reserved1[0], layout
+         * and version unchanged: 0 from an older writer). */
+        _Atomic uint64_t flags;
+        uint64_t reserved1[2];
         /* cache line 2: written by every commit of every process */
         _Atomic uint64_t charged;
         uint64_t reserved2[7];

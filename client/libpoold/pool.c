@@ -560,7 +560,8 @@ int pool_open_page_ctl(const char *name, unsigned flags, BudgetPage *page, bool 
                 goto fail;
         }
         arena_hooks_init(p->hooks, bp, p->proc, mpol, bp->numa_nodes, p->event_fd);
-        p->hooks->hugepages = flags & POOL_OPEN_HUGEPAGES;
+        /* The application's flag, or poold's HugePages=yes for the pool. */
+        p->hooks->hugepages = (flags & POOL_OPEN_HUGEPAGES) || (atomic_load(&bp->flags) & BUDGET_POOL_HUGEPAGES);
         r = arena_hooks_check_numa(p->hooks);
         if (r < 0) {
                 r = -EINVAL;

@@ -92,6 +92,11 @@ ShrinkDeadline=5s
 [Pool cache]
 Kind=cache
 Max=256M
+
+[Pool huge]
+Kind=cache
+Max=256M
+HugePages=yes
 EOC
 
 # wait_for TRIES CMD...: CMD until it succeeds, TRIES times 0.1 s at most.
@@ -250,5 +255,25 @@ check_eq "status after kill -9: processes" "$(arena processes)" 1
 [ "$after" -lt "$before" ] || fail "charged did not drop ($before -> $after)"
 check_eq "what is left is b's" "$after" "$sb"
 alive "$B" || fail "b died with a"
+
+# --- (f) HugePages=yes in poold.conf reaches the client through its budget
+# page: its arena is backed by transparent huge pages (THP "madvise" is
+# enough; skipped where THP is "never") ---
+"$TOOL" --socket "$SOCK" hold huge 64 600 >"$TMP/huge.out" 2>&1 &
+RUNNERS="$RUNNERS $!"
+if wait_for 100 grep -q '^ready ' "$TMP/huge.out"; then
+        H=$(last "$TMP/huge.out" pid)
+        PIDS="$PIDS $H"
+        huge=$(last "$TMP/huge.out" anon_huge)
+        echo "huge pool client: AnonHugePages $huge bytes for 64 MiB held; cache client b: $(last "$TMP/b.out" anon_huge)"
+        if grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+                echo "skip: THP is never on this machine"
+        else
+                [ "$huge" -ge $((32 * MiB)) ] || fail "HugePages=yes: AnonHugePages $huge < 32 MiB of 64 held"
+        fi
+        kill "$H"
+else
+        fail "the huge pool's client did not get ready"
+fi
 
 exit "$FAILED"
