@@ -165,12 +165,15 @@ int status_print(json_object *status, FILE *out) {
                 "MAX", "USED", "PEAK", "MEMBERS", "NUMA", "EVENTS(high/max/oom/kill)");
         for (size_t i = 0; i < np; i++) {
                 json_object *p = json_object_array_get_idx(pools, i), *ev = get(p, "events");
-                json_object *prio = get(p, "priority");
+                json_object *prio = get(p, "priority"), *huge = get(p, "hugepages");
+                char numa[64];
+                snprintf(numa, sizeof numa, "%s%s", get_str(p, "numa") ?: "-",
+                         huge && json_object_get_boolean(huge) ? "+thp" : "");
                 fprintf(out, "%-16s %-7s %5s %9s %9s %9s %9s %9s %7s %-12s %s/%s/%s/%s\n", get_str(p, "name") ?: "?",
                         get_str(p, "kind") ?: "-", prio ? json_object_get_string(prio) : "-",
                         size_or_dash(p, "min", a), size_or_dash(p, "target", b), size_or_dash(p, "max", c),
                         size_or_dash(p, "used", d), size_or_dash(p, "peak", e), count_or_dash(p, "members", n1),
-                        get_str(p, "numa") ?: "-", count_or_dash(ev, "high", n2), count_or_dash(ev, "max", n3),
+                        numa, count_or_dash(ev, "high", n2), count_or_dash(ev, "max", n3),
                         count_or_dash(ev, "oom", n4), count_or_dash(ev, "oom_kill", (char[24]) {}));
         }
 

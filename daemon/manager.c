@@ -864,6 +864,7 @@ int manager_status_json(Manager *m, json_object **ret) {
                 json_add(p, "planned_target", json_object_new_uint64(pb->target));
                 json_add(p, "max", json_object_new_uint64(pb->max));
                 json_add(p, "numa", json_object_new_string(numa_policy_format(&pc->numa, numa)));
+                json_add(p, "hugepages", json_object_new_boolean(pc->hugepages));
                 json_add(p, "path", json_object_new_string(ps->path));
                 json_add(p, "used", json_u64_or_null(have, s->current));
                 json_add(p, "peak", json_u64_or_null(have, ps->peak));

@@ -93,6 +93,25 @@ START_TEST(test_golden_pressure) {
 }
 END_TEST
 
+/* HugePages=yes shows as +thp after the NUMA policy; false or absent (an
+ * older poold) as nothing. */
+START_TEST(test_hugepages_marker) {
+        json_object *o = json_tokener_parse(
+                "{\"host\": {}, \"pools\": [{\"name\": \"big\", \"numa\": \"bind:1\", \"hugepages\": true},"
+                " {\"name\": \"small\", \"numa\": \"local\", \"hugepages\": false},"
+                " {\"name\": \"old\", \"numa\": \"local\"}]}");
+        ck_assert_ptr_nonnull(o);
+        int r;
+        _cleanup_free_ char *got = render(o, &r);
+        json_object_put(o);
+        ck_assert_int_eq(r, 0);
+        ck_assert_ptr_nonnull(strstr(got, " bind:1+thp "));
+        const char *first = strstr(got, "+thp");
+        ck_assert_ptr_nonnull(first);
+        ck_assert_ptr_null(strstr(first + 1, "+thp")); /* only big's */
+}
+END_TEST
+
 /* No "arena" anywhere (a poold without pages): no LIBPOOLD table. */
 START_TEST(test_no_arena_no_table) {
         json_object *o = json_tokener_parse(
@@ -155,6 +174,7 @@ static Suite *status_suite(void) {
         tcase_add_test(tc, test_golden_arena);
         tcase_add_test(tc, test_golden_pressure);
         tcase_add_test(tc, test_no_arena_no_table);
+        tcase_add_test(tc, test_hugepages_marker);
         tcase_add_test(tc, test_total_previous);
         tcase_add_test(tc, test_missing_host);
         tcase_add_test(tc, test_nulls_are_dashes);

@@ -275,5 +275,8 @@ if wait_for 100 grep -q '^ready ' "$TMP/huge.out"; then
 else
         fail "the huge pool's client did not get ready"
 fi
+check_eq "status: huge has hugepages" "$(status_json | jq -r '.pools[] | select(.name == "huge") | .hugepages')" true
+check_eq "status: cache has not" "$(status_json | jq -r '.pools[] | select(.name == "cache") | .hugepages')" false
+"$POOLCTL" status --socket "$SOCK" | grep -q '^huge .* local+thp ' || fail "poolctl status does not show local+thp for huge"
 
 exit "$FAILED"
