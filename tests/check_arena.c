@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libpoold-test.h"
 #include "pool-internal.h"
 
 #define K (UINT64_C(1) << 10)
@@ -35,19 +36,6 @@ static uint64_t rss_bytes(void) {
         return pages * (uint64_t) sysconf(_SC_PAGESIZE);
 }
 
-static Pool *open_standalone(const char *name, uint64_t max, uint64_t target, unsigned flags) {
-        PoolOpenOptions o = { .flags = POOL_OPEN_STANDALONE | flags, .max = max, .target = target };
-        Pool *p;
-        int r = pool_open(name, &o, &p);
-        ck_assert_msg(r == 0, "pool_open(%s): %s", name, strerror(-r));
-        return p;
-}
-
-static unsigned arena_of(const void *ptr) {
-        unsigned a;
-        ck_assert_int_eq(arena_lookup(ptr, &a), 0);
-        return a;
-}
 
 /* --- the hooks, called directly --- */
 
@@ -263,8 +251,8 @@ static void *thread_alloc(void *arg) {
 }
 
 START_TEST(test_alloc_from_own_arena) {
-        Pool *p = open_standalone("alpha", 256 * M, 0, 0);
-        Pool *q = open_standalone("beta", 256 * M, 0, 0);
+        Pool *p = test_open_standalone("alpha", 256 * M, 0, 0);
+        Pool *q = test_open_standalone("beta", 256 * M, 0, 0);
         PoolStats ps, qs;
         ck_assert_int_eq(pool_stats(p, &ps), 0);
         ck_assert_int_eq(pool_stats(q, &qs), 0);
@@ -279,8 +267,8 @@ START_TEST(test_alloc_from_own_arena) {
                         a[i] = pool_malloc(p, 48);
                         b[i] = pool_malloc(q, 48);
                         m[i] = malloc(48);
-                        ck_assert_uint_eq(arena_of(a[i]), ps.arena);
-                        ck_assert_uint_eq(arena_of(b[i]), qs.arena);
+                        ck_assert_uint_eq(test_arena_of(a[i]), ps.arena);
+                        ck_assert_uint_eq(test_arena_of(b[i]), qs.arena);
                 }
                 for (int i = 0; i < 64; i++) {
                         pool_free(p, a[i]);
@@ -298,15 +286,15 @@ START_TEST(test_alloc_from_own_arena) {
         memset(c, 7, 10000);
         c = pool_realloc(p, c, 3 * M);
         ck_assert_ptr_nonnull(c);
-        ck_assert_uint_eq(arena_of(c), ps.arena);
+        ck_assert_uint_eq(test_arena_of(c), ps.arena);
         ck_assert_int_eq(c[9999], 7);
         ck_assert_uint_ge(pool_usable_size(p, c), 3 * M);
         c = pool_realloc(p, c, 16);
-        ck_assert_uint_eq(arena_of(c), ps.arena);
+        ck_assert_uint_eq(test_arena_of(c), ps.arena);
         ck_assert_int_eq(c[15], 7);
         ck_assert_ptr_null(pool_realloc(p, c, 0));
         void *z = pool_realloc(p, NULL, 100);
-        ck_assert_uint_eq(arena_of(z), ps.arena);
+        ck_assert_uint_eq(test_arena_of(z), ps.arena);
         pool_free(p, z);
         pool_free(p, NULL);
         z = pool_malloc(p, 0);
@@ -334,7 +322,7 @@ START_TEST(test_alloc_from_own_arena) {
 END_TEST
 
 START_TEST(test_charge_is_mapped) {
-        Pool *p = open_standalone("mapped", 1024 * M, 0, 0);
+        Pool *p = test_open_standalone("mapped", 1024 * M, 0, 0);
         void *v[2000];
         for (int i = 0; i < 2000; i++) {
                 v[i] = pool_malloc(p, (size_t) (i % 50 + 1) * 1000);
@@ -366,7 +354,7 @@ START_TEST(test_charge_is_mapped) {
 END_TEST
 
 START_TEST(test_max_enomem) {
-        Pool *p = open_standalone("capped", 32 * M, 0, 0);
+        Pool *p = test_open_standalone("capped", 32 * M, 0, 0);
         void *v[4096];
         size_t n = 0;
 
@@ -416,7 +404,7 @@ START_TEST(test_failures_at_max_bounded) {
         /* At Max, every failed allocation made jemalloc map a fresh chunk
          * (up to 8 MiB) it could not commit and keep it as retained address
          * space: 500 failures were 4 GiB. The hooks cap it. */
-        Pool *p = open_standalone("atmax", 16 * M, 0, 0);
+        Pool *p = test_open_standalone("atmax", 16 * M, 0, 0);
         void *v[1024];
         size_t n = 0;
         while (n < ELEMENTSOF(v) && (v[n] = pool_malloc(p, 64 * K)))
@@ -466,7 +454,7 @@ static void fill_mib(Pool *p, unsigned arena, void **v, int n, int byte) {
         for (int i = 0; i < n; i++) {
                 v[i] = pool_malloc(p, M);
                 ck_assert_ptr_nonnull(v[i]);
-                ck_assert_uint_eq(arena_of(v[i]), arena);
+                ck_assert_uint_eq(test_arena_of(v[i]), arena);
                 memset(v[i], byte, M);
         }
 }
@@ -484,8 +472,8 @@ START_TEST(test_two_pools_free_then_other) {
          * inside one of A's mappings, B's next chunk landed in it and
          * jemalloc (opt.retain: arenas kept apart only by head extents)
          * merged A's extents into B's. */
-        Pool *a = open_standalone("twoa", 256 * M, 0, 0);
-        Pool *b = open_standalone("twob", 256 * M, 0, 0);
+        Pool *a = test_open_standalone("twoa", 256 * M, 0, 0);
+        Pool *b = test_open_standalone("twob", 256 * M, 0, 0);
         PoolStats as, bs;
         ck_assert_int_eq(pool_stats(a, &as), 0);
         ck_assert_int_eq(pool_stats(b, &bs), 0);
@@ -583,7 +571,7 @@ static void blocks_free(Blocks *b) {
 }
 
 START_TEST(test_shrink_rss_falls) {
-        Pool *p = open_standalone("shrinky", 512 * M, 0, 0);
+        Pool *p = test_open_standalone("shrinky", 512 * M, 0, 0);
         Blocks b;
         blocks_fill(&b, p, 24576, 4096); /* 96 MiB */
         ck_assert_int_eq(pool_on_shrink(p, blocks_shrink, &b), 0);
@@ -689,7 +677,7 @@ END_TEST
  * (commit after decommit needs no mprotect: the range stayed read-write). */
 START_TEST(test_hugepages) {
         uint64_t huge_before = anon_huge_bytes();
-        Pool *p = open_standalone("huge", 512 * M, 0, POOL_OPEN_HUGEPAGES);
+        Pool *p = test_open_standalone("huge", 512 * M, 0, POOL_OPEN_HUGEPAGES);
         Blocks b;
         blocks_fill(&b, p, 24576, 4096); /* 96 MiB */
         ck_assert_int_eq(pool_on_shrink(p, blocks_shrink, &b), 0);
@@ -730,7 +718,7 @@ START_TEST(test_hugepages) {
 END_TEST
 
 START_TEST(test_commit_over_target_pending) {
-        Pool *p = open_standalone("growing", 256 * M, 32 * M, 0);
+        Pool *p = test_open_standalone("growing", 256 * M, 32 * M, 0);
         Blocks b;
         ck_assert_int_eq(pool_poll(p), 0);
         blocks_fill(&b, p, 12288, 4096); /* 48 MiB > 32 MiB target */
@@ -749,7 +737,7 @@ START_TEST(test_commit_over_target_pending) {
 END_TEST
 
 START_TEST(test_shrink_thread) {
-        Pool *p = open_standalone("threaded", 512 * M, 0, POOL_OPEN_SHRINK_THREAD);
+        Pool *p = test_open_standalone("threaded", 512 * M, 0, POOL_OPEN_SHRINK_THREAD);
         Blocks b;
         blocks_fill(&b, p, 16384, 4096); /* 64 MiB */
 
@@ -854,7 +842,7 @@ START_TEST(test_many_pools) {
         char name[16];
         for (unsigned i = 0; i < POOL_SLOTS_MAX; i++) {
                 snprintf(name, sizeof name, "p%u", i);
-                p[i] = open_standalone(name, 8 * M, 0, 0);
+                p[i] = test_open_standalone(name, 8 * M, 0, 0);
         }
         PoolOpenOptions o = { .flags = POOL_OPEN_STANDALONE, .max = 8 * M };
         ck_assert_int_eq(pool_open("onemore", &o, &p[POOL_SLOTS_MAX]), -EMFILE);
@@ -862,14 +850,14 @@ START_TEST(test_many_pools) {
         /* Close one and reopen: the slot is reused by a pool with a new
          * identity; this thread's stale slot must not be taken for it. */
         void *a = pool_malloc(p[5], 64);
-        unsigned old = arena_of(a);
+        unsigned old = test_arena_of(a);
         pool_free(p[5], a);
         pool_close(p[5]);
-        p[5] = open_standalone("again", 8 * M, 0, 0);
+        p[5] = test_open_standalone("again", 8 * M, 0, 0);
         a = pool_malloc(p[5], 64);
         PoolStats s;
         ck_assert_int_eq(pool_stats(p[5], &s), 0);
-        ck_assert_uint_eq(arena_of(a), s.arena);
+        ck_assert_uint_eq(test_arena_of(a), s.arena);
         (void) old;
         pool_free(p[5], a);
 

@@ -11,24 +11,16 @@
 #include <time.h>
 
 #include "front.h"
+#include "libpoold-test.h"
 #include "pool-internal.h"
 
 #define K (UINT64_C(1) << 10)
 #define M (UINT64_C(1) << 20)
 
 static Pool *open_standalone(const char *name, uint64_t max) {
-        PoolOpenOptions o = { .flags = POOL_OPEN_STANDALONE, .max = max };
-        Pool *p;
-        int r = pool_open(name, &o, &p);
-        ck_assert_msg(r == 0, "pool_open(%s): %s", name, strerror(-r));
-        return p;
+        return test_open_standalone(name, max, 0, 0);
 }
 
-static unsigned arena_of(const void *ptr) {
-        unsigned a;
-        ck_assert_int_eq(arena_lookup(ptr, &a), 0);
-        return a;
-}
 
 static uint64_t allocated(Pool *p) {
         PoolStats st;
@@ -80,7 +72,7 @@ START_TEST(test_never_crosses_pools) {
                 size_t n = 1 + x % (FRONT_MAX_SIZE + 512);
                 void *pa = pool_malloc(a, n);
                 ck_assert_ptr_nonnull(pa);
-                ck_assert_uint_eq(arena_of(pa), sa.arena);
+                ck_assert_uint_eq(test_arena_of(pa), sa.arena);
                 ck_assert_uint_ge(pool_usable_size(a, pa), n);
                 memset(pa, 0xa5, n);
                 pool_free(a, pa);
@@ -88,7 +80,7 @@ START_TEST(test_never_crosses_pools) {
                 void *pb = pool_malloc(b, n);
                 ck_assert_ptr_nonnull(pb);
                 ck_assert_ptr_ne(pb, pa);
-                ck_assert_uint_eq(arena_of(pb), sb.arena);
+                ck_assert_uint_eq(test_arena_of(pb), sb.arena);
                 ck_assert_uint_ge(pool_usable_size(b, pb), n);
                 if (i % 2)
                         pool_free(b, pb);
@@ -263,7 +255,7 @@ START_TEST(test_dropped_at_close) {
         ck_assert_int_eq(pool_stats(b, &sb), 0);
         for (int i = 0; i < 64; i++) {
                 void *x = pool_malloc(b, 64);
-                ck_assert_uint_eq(arena_of(x), sb.arena);
+                ck_assert_uint_eq(test_arena_of(x), sb.arena);
                 pool_free(b, x);
         }
         ck_assert_uint_eq(held_objects(b), 1);

@@ -50,33 +50,31 @@ static void on_signal(int sig) {
         stop = 1;
 }
 
-static uint64_t rss_bytes(void) {
-        FILE *f = fopen("/proc/self/status", "re");
+/* The "KEY: N kB" line of PATH (a /proc file), in bytes; 0 if missing. */
+static uint64_t proc_kb_field(const char *path, const char *key) {
+        FILE *f = fopen(path, "re");
         char line[256];
+        size_t n = strlen(key);
         uint64_t kb = 0;
 
         if (!f)
                 return 0;
         while (fgets(line, sizeof line, f))
-                if (sscanf(line, "VmRSS: %" SCNu64, &kb) == 1)
+                if (strncmp(line, key, n) == 0 && line[n] == ':') {
+                        kb = strtoull(line + n + 1, NULL, 10);
                         break;
+                }
         fclose(f);
         return kb * 1024;
 }
 
-/* AnonHugePages of this process (/proc/self/smaps_rollup), bytes. */
-static uint64_t anon_huge_bytes(void) {
-        FILE *f = fopen("/proc/self/smaps_rollup", "re");
-        char line[256];
-        uint64_t kb = 0;
+static uint64_t rss_bytes(void) {
+        return proc_kb_field("/proc/self/status", "VmRSS");
+}
 
-        if (!f)
-                return 0;
-        while (fgets(line, sizeof line, f))
-                if (sscanf(line, "AnonHugePages: %" SCNu64, &kb) == 1)
-                        break;
-        fclose(f);
-        return kb * 1024;
+/* AnonHugePages of this process, bytes. */
+static uint64_t anon_huge_bytes(void) {
+        return proc_kb_field("/proc/self/smaps_rollup", "AnonHugePages");
 }
 
 static uint64_t now_ms(void) {
