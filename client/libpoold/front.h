@@ -86,12 +86,21 @@ static inline void *front_pop(Front *f, unsigned c) {
  * the allocation path stays small). */
 void front_spill(FrontBin *b, int flags);
 
-/* Keeps PTR, of class C. */
-static inline void front_push(Front *f, unsigned c, void *ptr, int flags) {
+/* Keeps PTR, of class C, if its stack has room. Returns whether it did. */
+static inline bool front_try_push(Front *f, unsigned c, void *ptr) {
         FrontBin *b = &f->bins[c];
         if (__builtin_expect(b->n >= b->cap, 0))
-                front_spill(b, flags);
+                return false;
         b->items[b->n++] = ptr;
+        return true;
+}
+
+/* Keeps PTR, of class C, spilling half a full stack first. */
+static inline void front_push(Front *f, unsigned c, void *ptr, int flags) {
+        if (!front_try_push(f, c, ptr)) {
+                front_spill(&f->bins[c], flags);
+                f->bins[c].items[f->bins[c].n++] = ptr;
+        }
 }
 
 /* Gives everything back to jemalloc with FLAGS (dallocx). */

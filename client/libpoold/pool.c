@@ -235,19 +235,19 @@ static inline int pool_thread_flags(Pool *p) {
         return pool_thread_flags_slow(p);
 }
 
+/* The fast paths' check: this thread's front cache for P if the record is
+ * P's and current, else NULL (the slow path sets it up). */
+static inline Front *pool_last_front(const Pool *p) {
+        return pool_last_is(p) ? pool_last.front : NULL;
+}
+
 /* The front cache of this thread for P, set up by the slow path if needed;
  * NULL if it has none. Sets *RET_FLAGS. */
 static inline Front *pool_thread_front(Pool *p, int *ret_flags) {
-        if (!pool_last_is(p))
-                (void) pool_thread_flags_slow(p);
-        /* The slow path leaves the record on P unless it has no PoolThread,
-         * and then FRONT is not P's: check again. */
-        if (_likely_(pool_last.pool == p)) {
-                *ret_flags = pool_last.flags;
-                return pool_last.front;
-        }
-        *ret_flags = pool_thread_flags_slow(p);
-        return NULL;
+        *ret_flags = pool_thread_flags(p);
+        /* The slow path leaves the record on P, unless the thread has no
+         * PoolThread (out of memory): then it has no front cache either. */
+        return pool_last.pool == p ? pool_last.front : NULL;
 }
 
 void pool_front_held(Pool *p, uint64_t *ret_objects, uint64_t *ret_bytes) {
@@ -262,10 +262,12 @@ void pool_flush_tcaches(Pool *p) {
         PoolThread *t = pool_thread_tls;
         if (t) {
                 ThreadSlot *s = &t->slots[p->slot];
-                if (s->pool_id == p->id && s->front)
-                        front_flush(s->front, s->flags);
-                if (s->pool_id == p->id && s->has_tcache)
-                        (void) arena_tcache_flush(s->tcache);
+                if (s->pool_id == p->id) {
+                        if (s->front)
+                                front_flush(s->front, s->flags);
+                        if (s->has_tcache)
+                                (void) arena_tcache_flush(s->tcache);
+                }
         }
         atomic_store(&p->epoch, pool_counter_next());
 }
@@ -294,16 +296,18 @@ static __attribute__((noinline, cold)) void *pool_alloc_failed(Pool *p, size_t n
         return NULL;
 }
 
-static __attribute__((noinline)) void *pool_malloc_slow(Pool *p, size_t n) {
+/* N bytes (N > 0) from the front cache or from jemalloc, with EXTRA_FLAGS
+ * (0 or MALLOCX_ZERO). */
+static __attribute__((noinline)) void *pool_alloc_slow(Pool *p, size_t n, int extra_flags) {
         int flags;
         Front *f = pool_thread_front(p, &flags);
         unsigned c = front_class(n);
         void *r;
         if (f && c != FRONT_NO_CLASS && (r = front_pop(f, c)))
-                return r;
-        r = mallocx(n, flags);
+                return extra_flags & MALLOCX_ZERO ? memset(r, 0, n) : r;
+        r = mallocx(n, flags | extra_flags);
         if (_unlikely_(r == NULL))
-                return pool_alloc_failed(p, n, 0);
+                return pool_alloc_failed(p, n, extra_flags);
         return r;
 }
 
@@ -312,12 +316,13 @@ void *pool_malloc(Pool *p, size_t n) {
         /* The fast path keeps no registers: a stack of the thread's front
          * cache, or everything else out of line. */
         unsigned c = front_class(n);
-        if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
-                void *r = front_pop(pool_last.front, c);
+        Front *f;
+        if (_likely_(c != FRONT_NO_CLASS && (f = pool_last_front(p)))) {
+                void *r = front_pop(f, c);
                 if (_likely_(r != NULL))
                         return r;
         }
-        return pool_malloc_slow(p, n);
+        return pool_alloc_slow(p, n, 0);
 }
 
 void *pool_calloc(Pool *p, size_t nmemb, size_t size) {
@@ -326,17 +331,7 @@ void *pool_calloc(Pool *p, size_t nmemb, size_t size) {
                 errno = ENOMEM;
                 return NULL;
         }
-        n += n == 0;
-        int flags;
-        Front *f = pool_thread_front(p, &flags);
-        unsigned c = front_class(n);
-        void *r;
-        if (f && c != FRONT_NO_CLASS && (r = front_pop(f, c)))
-                return memset(r, 0, n);
-        r = mallocx(n, flags | MALLOCX_ZERO);
-        if (_unlikely_(r == NULL))
-                return pool_alloc_failed(p, n, MALLOCX_ZERO);
-        return r;
+        return pool_alloc_slow(p, n + (n == 0), MALLOCX_ZERO);
 }
 
 static __attribute__((noinline, cold)) void *pool_realloc_failed(Pool *p, void *ptr, size_t n) {
@@ -377,13 +372,9 @@ void pool_free_sized(Pool *p, void *ptr, size_t n) {
         /* N is what was asked for (or anything up to the usable size): the
          * same class as the object's, without jemalloc's lookup. */
         unsigned c = front_class(n + (n == 0));
-        if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
-                FrontBin *b = &pool_last.front->bins[c];
-                if (_likely_(b->n < b->cap)) {
-                        b->items[b->n++] = ptr;
-                        return;
-                }
-        }
+        Front *f;
+        if (_likely_(c != FRONT_NO_CLASS && (f = pool_last_front(p)) && front_try_push(f, c, ptr)))
+                return;
         if (c == FRONT_NO_CLASS) {
                 sdallocx(ptr, n + (n == 0), pool_thread_flags(p));
                 return;
@@ -398,13 +389,9 @@ void pool_free(Pool *p, void *ptr) {
          * Then a push onto a stack with room; anything else (a full stack
          * spills, a large object) out of line. */
         unsigned c = front_class(sallocx(ptr, 0));
-        if (_likely_(c != FRONT_NO_CLASS && pool_last_is(p) && pool_last.front)) {
-                FrontBin *b = &pool_last.front->bins[c];
-                if (_likely_(b->n < b->cap)) {
-                        b->items[b->n++] = ptr;
-                        return;
-                }
-        }
+        Front *f;
+        if (_likely_(c != FRONT_NO_CLASS && (f = pool_last_front(p)) && front_try_push(f, c, ptr)))
+                return;
         pool_free_slow(p, ptr, c);
 }
 

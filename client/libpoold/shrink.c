@@ -187,7 +187,7 @@ static void shrink_publish_arena(Pool *p) {
                 budget_proc_set_arena(p->proc, a.allocated, a.active, a.resident);
 }
 
-static int shrink_poll(Pool *p, bool publish) {
+static int shrink_poll(Pool *p) {
         bool requested = false;
         uint64_t seq = 0;
 
@@ -204,28 +204,32 @@ static int shrink_poll(Pool *p, bool publish) {
          * a later request supersedes earlier ones (docs/protocol.md). */
         if (requested)
                 pool_daemon_ack(p, seq);
-        /* After the shrink: poold's status then shows what it left. */
-        if (publish)
+        return r;
+}
+
+/* shrink_poll(), then the arena's figures published if PERIOD_NS passed
+ * since *LAST_NS (0: never published), or, with AFTER_SHRINK, if any
+ * shrink ran meanwhile (status then shows what it left). Not at every
+ * call: refreshing jemalloc's stats ("epoch") merges every arena's under
+ * its ctl lock, tens of microseconds with a few arenas, and a poller may
+ * come far more often than status is read. */
+static int shrink_poll_publish(Pool *p, _Atomic uint64_t *last_ns, uint64_t period_ns, bool after_shrink) {
+        uint64_t now = shrink_now_ns(), last = atomic_load(last_ns);
+        uint64_t shrinks = atomic_load(&p->n_shrinks);
+        bool due = last == 0 || now - last >= period_ns;
+        if (due)
+                atomic_store(last_ns, now);
+        int r = shrink_poll(p);
+        if (due || (after_shrink && atomic_load(&p->n_shrinks) != shrinks))
                 shrink_publish_arena(p);
         return r;
 }
 
-/* pool_poll() publishes the arena's figures at most this often (and after
- * any shrink): refreshing jemalloc's stats ("epoch") merges every arena's
- * under its ctl lock, tens of microseconds with a few arenas, and an
- * application may poll far more often than status is read. */
+/* pool_poll() publishes at most this often, and after any shrink. */
 #define POOL_POLL_PUBLISH_NS (UINT64_C(100) * 1000000)
 
 int pool_poll(Pool *p) {
-        uint64_t now = shrink_now_ns(), last = atomic_load(&p->published_ns);
-        uint64_t shrinks = atomic_load(&p->n_shrinks);
-        bool due = last == 0 || now - last >= POOL_POLL_PUBLISH_NS;
-        int r = shrink_poll(p, due);
-        if (due)
-                atomic_store(&p->published_ns, now);
-        else if (atomic_load(&p->n_shrinks) != shrinks)
-                shrink_publish_arena(p); /* a shrink ran: status shows what it left */
-        return r;
+        return shrink_poll_publish(p, &p->published_ns, POOL_POLL_PUBLISH_NS, true);
 }
 
 int pool_set_target(Pool *p, uint64_t target) {
@@ -241,21 +245,15 @@ static void *shrink_thread_main(void *arg) {
         Pool *p = arg;
         /* With poold, the epoll fd: its requests wake the thread too. */
         struct pollfd pfd = { .fd = pool_get_fd(p), .events = POLLIN };
-        uint64_t published = 0;
+        _Atomic uint64_t published = 0;
 
         while (!atomic_load(&p->closing)) {
                 (void) poll(&pfd, 1, SHRINK_THREAD_PERIOD_MS);
                 if (atomic_load(&p->closing))
                         break;
-                /* The arena's figures at most once a period: refreshing
-                 * jemalloc's stats ("epoch") merges every arena's under
-                 * its ctl lock, and a busy pool can wake this thread at
-                 * every commit over the target. */
-                uint64_t now = shrink_now_ns();
-                bool publish = published == 0 || now - published >= SHRINK_THREAD_PERIOD_MS * UINT64_C(1000000);
-                if (publish)
-                        published = now;
-                (void) shrink_poll(p, publish);
+                /* The arena's figures once a period: a busy pool can wake
+                 * this thread at every commit over the target. */
+                (void) shrink_poll_publish(p, &published, SHRINK_THREAD_PERIOD_MS * UINT64_C(1000000), false);
         }
         return NULL;
 }
