@@ -31,18 +31,10 @@ SETTLE_SECONDS=${SETTLE_SECONDS:-3}
 RUNS=${RUNS:-200}
 NPOOLS=${NPOOLS:-64}
 
-if [ "$(id -u)" != 0 ]; then
-        echo "SKIP: not root (cgroups cannot be made)"
-        exit 77
-fi
-info=$("$CGTOOL" detect) || { echo "SKIP: no cgroup memory hierarchy"; exit 77; }
-kv() { sed -n "s/^$1=//p"; }
-if [ "$(echo "$info" | kv memory_version)" != 1 ]; then
-        echo "SKIP: the memory controller is not on cgroup v1 here"
-        exit 77
-fi
-MNT=$(echo "$info" | kv memory_mount)
+. "$srcdir/tests/host/lib-cgroup.sh"
+require_root_v1 "cgroups cannot be made"
 ROOT="$MNT/poold-bench-$$"
+POOLS="$ROOT/poold"
 TMP=$(mktemp -d /tmp/poold-bench.XXXXXX) || exit 1
 SOCK="$TMP/control.sock"
 HZ=$(getconf CLK_TCK)
@@ -55,14 +47,7 @@ cleanup() {
         fi
         DAEMON=""
         # The pools have no members: they can all go.
-        for _ in 1 2 3 4 5; do
-                for d in "$ROOT"/poold/*/ "$ROOT/poold" "$ROOT"; do
-                        [ -d "$d" ] && rmdir "$d" 2>/dev/null
-                done
-                [ -d "$ROOT" ] || break
-                sleep 0.2
-        done
-        [ -d "$ROOT" ] && echo "WARNING: could not remove $ROOT" >&2
+        remove_test_root
         rm -rf "$TMP"
 }
 trap 'cleanup; exit 1' INT TERM

@@ -12,16 +12,7 @@ srcdir=${srcdir:-$(dirname "$0")/../..}
 . "$srcdir/tests/host/lib-cgroup.sh"
 CGTOOL=${CGTOOL:-./tests/cgtool}
 
-if [ "$(id -u)" != 0 ]; then
-        echo "SKIP: not root (cgroups cannot be made)"
-        exit 77
-fi
-info=$("$CGTOOL" detect) || { echo "SKIP: no cgroup memory hierarchy"; exit 77; }
-if [ "$(echo "$info" | kv memory_version)" != 1 ]; then
-        echo "SKIP: the memory controller is not on cgroup v1 here (see tests/vm/scenarios/cgroup-cgroupfs-v2.sh)"
-        exit 77
-fi
-MNT=$(echo "$info" | kv memory_mount)
+require_root_v1 "cgroups cannot be made" "see tests/vm/scenarios/cgroup-cgroupfs-v2.sh"
 ROOT="$MNT/poold-test-$$"
 POOLS="$ROOT/poold"
 MEMBERS=""
@@ -34,17 +25,7 @@ cleanup() {
                 wait "$p" 2>/dev/null
         done
         [ -d "$ROOT" ] || return 0
-        # v1 refuses rmdir while tasks are inside: members are dead by now;
-        # retry briefly for exiting tasks still being released.
-        for _ in 1 2 3 4 5; do
-                for d in "$POOLS"/*/ "$POOLS" "$ROOT"; do
-                        [ -d "$d" ] && rmdir "$d" 2>/dev/null
-                done
-                [ -d "$ROOT" ] || return 0
-                sleep 0.2
-        done
-        echo "WARNING: could not remove $ROOT" >&2
-        return 1
+        remove_test_root
 }
 trap 'cleanup; exit 1' INT TERM
 trap 'cleanup' EXIT

@@ -23,17 +23,8 @@ POOLCTL=${POOLCTL:-./poolctl}
 TOOL=${TOOL:-./tests/libpoold-tool}
 MiB=1048576
 
-if [ "$(id -u)" != 0 ]; then
-        echo "SKIP: not root (cgroups cannot be made, open is privileged)"
-        exit 77
-fi
+require_root_v1 "cgroups cannot be made, open is privileged"
 command -v jq >/dev/null 2>&1 || { echo "SKIP: jq missing"; exit 77; }
-info=$("$CGTOOL" detect) || { echo "SKIP: no cgroup memory hierarchy"; exit 77; }
-if [ "$(echo "$info" | kv memory_version)" != 1 ]; then
-        echo "SKIP: the memory controller is not on cgroup v1 here"
-        exit 77
-fi
-MNT=$(echo "$info" | kv memory_mount)
 ROOT="$MNT/poold-test-$$"
 POOLS="$ROOT/poold"
 TMP=$(mktemp -d /tmp/libpoold-test.XXXXXX) || exit 1
@@ -52,19 +43,8 @@ cleanup() {
                 wait "$r" 2>/dev/null
         done
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
-        for d in "$POOLS"/*/; do
-                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do
-                        kill -9 "$p" 2>/dev/null
-                done
-        done
-        for _ in 1 2 3 4 5; do
-                for d in "$POOLS"/*/ "$POOLS" "$ROOT"; do
-                        [ -d "$d" ] && rmdir "$d" 2>/dev/null
-                done
-                [ -d "$ROOT" ] || break
-                sleep 0.2
-        done
-        [ -d "$ROOT" ] && echo "WARNING: could not remove $ROOT" >&2
+        kill_pool_members
+        remove_test_root
         for f in "$TMP"/*.out "$TMP/poold.log"; do
                 [ -f "$f" ] && sed "s|^|$(basename "$f"): |" "$f"
         done

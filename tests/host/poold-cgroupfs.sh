@@ -16,16 +16,7 @@ CGTOOL=${CGTOOL:-./tests/cgtool}
 POOLD=${POOLD:-./poold}
 POOLCTL=${POOLCTL:-./poolctl}
 
-if [ "$(id -u)" != 0 ]; then
-        echo "SKIP: not root (cgroups cannot be made)"
-        exit 77
-fi
-info=$("$CGTOOL" detect) || { echo "SKIP: no cgroup memory hierarchy"; exit 77; }
-if [ "$(echo "$info" | kv memory_version)" != 1 ]; then
-        echo "SKIP: the memory controller is not on cgroup v1 here (tests/vm/scenarios/poold-systemd.sh covers v2)"
-        exit 77
-fi
-MNT=$(echo "$info" | kv memory_mount)
+require_root_v1 "cgroups cannot be made" "tests/vm/scenarios/poold-systemd.sh covers v2"
 ROOT="$MNT/poold-test-$$"
 POOLS="$ROOT/poold"
 TMP=$(mktemp -d /tmp/poold-test.XXXXXX) || exit 1
@@ -40,20 +31,9 @@ members() { tr '\n' ' ' 2>/dev/null <"$POOLS/$1/cgroup.procs" | sed 's/ $//'; }
 
 cleanup() {
         [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
-        for d in "$POOLS"/*/; do
-                for p in $(cat "$d/cgroup.procs" 2>/dev/null); do
-                        kill -9 "$p" 2>/dev/null
-                done
-        done
+        kill_pool_members
         [ -n "$RUNNER" ] && wait "$RUNNER" 2>/dev/null
-        for _ in 1 2 3 4 5; do
-                for d in "$POOLS"/*/ "$POOLS" "$ROOT"; do
-                        [ -d "$d" ] && rmdir "$d" 2>/dev/null
-                done
-                [ -d "$ROOT" ] || break
-                sleep 0.2
-        done
-        [ -d "$ROOT" ] && echo "WARNING: could not remove $ROOT" >&2
+        remove_test_root
         [ -f "$TMP/poold.log" ] && sed 's/^/poold: /' "$TMP/poold.log"
         rm -rf "$TMP"
 }
